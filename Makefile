@@ -1,0 +1,49 @@
+# Two commands matter: `make demo` (the whole pipeline on the embedded default) and
+# `make test` (every test). Everything else here serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
+export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
+
+.PHONY: help install system-deps demo test unit-test clean
+
+help:
+	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
+	@echo "make test   - run every test (SQLMesh unit tests, then pytest against a real PostgreSQL)"
+	@echo "make clean  - stop the local source and delete local state (.venv kept)"
+
+# PostgreSQL server binaries are the one system dependency the core needs. Installed from
+# Debian's packages when we are root and they are missing; otherwise we say what to install.
+system-deps:
+	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing PostgreSQL server (apt-get install postgresql)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries are missing: install them (e.g. 'sudo apt-get install postgresql'" \
+		     "or 'brew install postgresql@16'), or set DVD_SOURCE_DSN to an existing server." >&2; exit 1; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/dvdrental demo
+
+unit-test: install
+	$(BIN)/sqlmesh test
+
+test: install
+	$(BIN)/sqlmesh test
+	$(BIN)/pytest
+
+clean:
+	-$(BIN)/dvdrental source stop
+	rm -rf .local warehouse logs artifacts

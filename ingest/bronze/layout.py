@@ -1,0 +1,92 @@
+"""The bronze table layout: what Airbyte's Databricks destination writes.
+
+Production bronze is written by Airbyte (source-postgres -> destination-
+databricks 4.x, direct load); the local loader writes the same layout so the
+silver models run unchanged on both. This module is the one place the
+mapping is written down (README "Bronze layout" repeats it for readers).
+
+Every bronze table is the source columns, typed the way Airbyte maps them,
+followed by Airbyte's four metadata columns.
+
+| PostgreSQL type                         | Airbyte type               | Databricks     | DuckDB        |
+|-----------------------------------------|----------------------------|----------------|---------------|
+| smallint, integer, bigint               | integer                    | BIGINT         | BIGINT        |
+| numeric, real, double precision         | number                     | DECIMAL(38,10) | DECIMAL(38,10)|
+| timestamp without time zone             | timestamp_without_timezone | TIMESTAMP_NTZ  | TIMESTAMP     |
+| timestamp with time zone                | timestamp_with_timezone    | TIMESTAMP      | TIMESTAMPTZ   |
+| date                                    | date                       | DATE           | DATE          |
+| boolean                                 | boolean                    | BOOLEAN        | BOOLEAN       |
+| arrays (``text[]``)                     | array                      | STRING (JSON)  | VARCHAR (JSON)|
+| text, varchar, char, enum, domain,      | string                     | STRING         | VARCHAR       |
+| tsvector, anything else                 |                            |                |               |
+
+Domains are strings even when their base type is a number (``film.release_year``
+has the domain ``year``): Airbyte's source-postgres reads them as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Airbyte's metadata columns, in the order the destination creates them.
+META_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # name, Databricks type, DuckDB type
+    ("_airbyte_raw_id", "STRING", "VARCHAR"),
+    ("_airbyte_extracted_at", "TIMESTAMP", "TIMESTAMPTZ"),
+    ("_airbyte_meta", "STRING", "VARCHAR"),
+    ("_airbyte_generation_id", "BIGINT", "BIGINT"),
+)
+
+_INTEGER_TYPES = {"smallint", "integer", "bigint"}
+_NUMBER_TYPES = {"numeric", "real", "double precision"}
+
+
+@dataclass(frozen=True)
+class BronzeType:
+    airbyte: str
+    databricks: str
+    duckdb: str
+    is_json: bool = False
+
+
+STRING = BronzeType("string", "STRING", "VARCHAR")
+_BY_PG_TYPE: dict[str, BronzeType] = {
+    **{name: BronzeType("integer", "BIGINT", "BIGINT") for name in _INTEGER_TYPES},
+    **{name: BronzeType("number", "DECIMAL(38,10)", "DECIMAL(38,10)") for name in _NUMBER_TYPES},
+    "timestamp without time zone": BronzeType("timestamp_without_timezone", "TIMESTAMP_NTZ", "TIMESTAMP"),
+    "timestamp with time zone": BronzeType("timestamp_with_timezone", "TIMESTAMP", "TIMESTAMPTZ"),
+    "date": BronzeType("date", "DATE", "DATE"),
+    "boolean": BronzeType("boolean", "BOOLEAN", "BOOLEAN"),
+    "ARRAY": BronzeType("array", "STRING", "VARCHAR", is_json=True),
+}
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """One column as PostgreSQL's information_schema.columns describes it."""
+
+    name: str
+    data_type: str
+    domain_name: str | None = None
+
+    @property
+    def bronze_type(self) -> BronzeType:
+        if self.domain_name:
+            return STRING
+        return _BY_PG_TYPE.get(self.data_type, STRING)
+
+    def duckdb_select(self, source_alias: str) -> str:
+        """The DuckDB expression that reads this column from the attached source."""
+        column = f'{source_alias}."{self.name}"'
+        bronze = self.bronze_type
+        if bronze.is_json:
+            return f'CAST(to_json({column}) AS VARCHAR) AS "{self.name}"'
+        return f'CAST({column} AS {bronze.duckdb}) AS "{self.name}"'
+
+
+SOURCE_COLUMNS_SQL = """
+SELECT table_name, column_name, data_type, domain_name
+FROM information_schema.columns
+WHERE table_schema = %s AND table_name = ANY(%s)
+ORDER BY table_name, ordinal_position
+"""

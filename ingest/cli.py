@@ -1,0 +1,58 @@
+"""The ``dvdrental`` command: one entry point with a subcommand per job.
+
+Each command lives in its own module and registers itself through a
+``register(subparsers)`` function listed in :data:`COMMAND_MODULES`; this
+file only wires them up and turns :class:`PipelineError` into a one-line
+message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import typing as t
+
+from ingest.errors import PipelineError
+
+logger = logging.getLogger(__name__)
+
+# Modules that define subcommands, in the order `dvdrental --help` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ingest.commands.source",
+    "ingest.commands.load",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dvdrental",
+        description="DVD rental pipeline: local source, bronze ingest, SQLMesh transforms, answers.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: t.Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

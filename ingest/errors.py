@@ -1,0 +1,69 @@
+"""One exception hierarchy for the whole pipeline.
+
+Every error a user can act on is a :class:`PipelineError`. The CLI catches it,
+prints ``error: <message>`` (one line, no stack trace) and exits with the
+error's ``exit_code``. Anything else is a bug and keeps its traceback.
+
+Exit codes are part of the public interface (README, "Exit codes"): a cron
+wrapper or CI job may branch on them, so never renumber one.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class: an error with a message a user can act on."""
+
+    exit_code: int = 1
+
+
+class ConfigError(PipelineError):
+    """A setting is missing or invalid. The message names the variable to set."""
+
+    exit_code = 2
+
+
+class MissingSettingError(ConfigError):
+    """A required environment variable is not set."""
+
+    def __init__(self, variable: str, purpose: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable} is not set: {purpose}. Set it in the environment or in .env.")
+
+
+class SourceError(PipelineError):
+    """The PostgreSQL source cannot be reached, refuses us, or lacks a table."""
+
+    exit_code = 3
+
+
+class SourceServerError(SourceError):
+    """The project's own local PostgreSQL server cannot be set up or started."""
+
+
+class DumpNotFoundError(SourceServerError):
+    """Neither ``DVDRENTAL_DUMP`` nor ``../shared/data/dvdrental.tar`` exists."""
+
+
+class WarehouseError(PipelineError):
+    """The local warehouse (DuckDB file) cannot be opened or written."""
+
+    exit_code = 4
+
+
+class LockHeldError(PipelineError):
+    """Another run holds the pipeline lock; this run did nothing."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class LoadError(PipelineError):
+    """A bronze load failed part way; the previous bronze generation is intact."""
+
+    exit_code = 5
+
+
+class TransformError(PipelineError):
+    """SQLMesh plan/run failed or an audit blocked it; prod views are unchanged."""
+
+    exit_code = 6

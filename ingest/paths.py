@@ -1,0 +1,60 @@
+"""Where the project keeps things on disk.
+
+All paths are absolute and derived from this file's location, so every
+command behaves the same whatever the current directory is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingest.errors import DumpNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = PROJECT_ROOT / ".local"  # git-ignored: PostgreSQL data dir, caches
+LOG_DIR = PROJECT_ROOT / "logs"  # git-ignored: one log file per run
+ARTIFACTS_DIR = PROJECT_ROOT / "artifacts"  # git-ignored: reports, dashboard, screenshots
+
+WAREHOUSE_ENV = "DVD_WAREHOUSE_PATH"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "dvdrental.duckdb"
+
+DUMP_ENV = "DVDRENTAL_DUMP"
+SHARED_DUMP = PROJECT_ROOT.parent / "shared" / "data" / "dvdrental.tar"
+DUMP_URL = "https://www.postgresqltutorial.com/postgresql-getting-started/postgresql-sample-database/"
+
+
+def warehouse_path() -> Path:
+    """The local DuckDB warehouse file (``DVD_WAREHOUSE_PATH`` overrides it)."""
+    configured = os.environ.get(WAREHOUSE_ENV)
+    return Path(configured).expanduser().resolve() if configured else DEFAULT_WAREHOUSE
+
+
+def export_warehouse_path() -> Path:
+    """Pin the warehouse path in the environment so SQLMesh's config.yaml sees it.
+
+    config.yaml reads ``DVD_WAREHOUSE_PATH`` (YAML config cannot know its own
+    location), so every entry point that starts SQLMesh calls this first.
+    """
+    path = warehouse_path()
+    os.environ[WAREHOUSE_ENV] = str(path)
+    return path
+
+
+def sample_dump() -> Path:
+    """The ``pg_restore`` archive of the sample database, or a clear error."""
+    configured = os.environ.get(DUMP_ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_file():
+            return path.resolve()
+        raise DumpNotFoundError(
+            f"{DUMP_ENV}={configured} does not point to a file. Point it at dvdrental.tar "
+            f"(unzip dvdrental.zip from {DUMP_URL})."
+        )
+    if SHARED_DUMP.is_file():
+        return SHARED_DUMP
+    raise DumpNotFoundError(
+        f"The DVD rental sample is missing: set {DUMP_ENV} to the path of dvdrental.tar, or put it at "
+        f"{SHARED_DUMP}. Download dvdrental.zip from {DUMP_URL} and unzip it to get dvdrental.tar."
+    )

@@ -1,0 +1,55 @@
+"""Reading settings from the environment (and a git-ignored ``.env``).
+
+Secrets are only ever read here, never printed: :func:`describe` reports
+whether a setting is present, not its value.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+
+from ingest.errors import ConfigError, MissingSettingError
+from ingest.paths import PROJECT_ROOT
+
+_loaded = False
+
+
+def load_env_file() -> None:
+    """Load ``<project>/.env`` once; real environment variables win over it."""
+    global _loaded
+    if not _loaded:
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        _loaded = True
+
+
+def optional(name: str, default: str | None = None) -> str | None:
+    load_env_file()
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def required(name: str, purpose: str) -> str:
+    value = optional(name)
+    if value is None:
+        raise MissingSettingError(name, purpose)
+    return value
+
+
+def number(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = optional(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw} must be at least {minimum:g}.")
+    return value
+
+
+def describe(name: str) -> str:
+    """'set' or 'missing' — safe to print, never the value."""
+    return "set" if optional(name) is not None else "missing"
