@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 COMMAND_MODULES: tuple[str, ...] = (
     "ingest.commands.source",
     "ingest.commands.load",
+    "ingest.commands.airbyte",
 )
 
 
