@@ -35,7 +35,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/dvdrental demo
+	$(BIN)/dvdrental source start
+	$(BIN)/dvdrental ingest
 
 unit-test: install
 	$(BIN)/sqlmesh test

@@ -1,0 +1,40 @@
+"""The project's own PostgreSQL server: lifecycle, idempotent restore, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import DumpNotFoundError
+from ingest.source import LocalPostgres
+
+
+def test_restore_happens_once_and_survives_restart(pg_server: LocalPostgres) -> None:
+    assert pg_server.is_running()
+    assert pg_server.ensure_sample_restored() is False  # already there: no second restore
+    with pg_server.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM rental").fetchone() == (16044,)
+    pg_server.stop()
+    assert not pg_server.is_running()
+    dsn = pg_server.start()
+    assert pg_server.is_running() and dsn == pg_server.dsn()
+    with pg_server.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM payment").fetchone() == (14596,)
+
+
+def test_dsn_carries_no_password(pg_server: LocalPostgres) -> None:
+    secret = pg_server.passfile.read_text().strip().rsplit(":", 1)[1]
+    assert secret not in pg_server.dsn()
+    assert oct(pg_server.passfile.stat().st_mode & 0o777) == "0o600"
+
+
+def test_missing_dump_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DVDRENTAL_DUMP", str(tmp_path / "nowhere.tar"))
+    server = LocalPostgres(state_dir=tmp_path / "pg")
+    try:
+        with pytest.raises(DumpNotFoundError, match=r"DVDRENTAL_DUMP=.*nowhere\.tar.*dvdrental\.tar.*dvdrental\.zip"):
+            server.start()
+        assert not server.database_exists("dvdrental")  # nothing half-restored
+    finally:
+        server.destroy()
