@@ -1,0 +1,23 @@
+MODEL (
+  name silver.dvd_city,
+  kind FULL,
+  cron '@daily',
+  owner 'data-engineering',
+  grain city_id,
+  description 'One row per city (public.city): the newest bronze copy of each city_id.',
+  audits (
+    not_null(columns := (city_id, city, country_id)),
+    unique_values(columns := (city_id)),
+    silver_rows_match_bronze_keys(source := bronze.raw_dvd_city, keys := city_id),
+    bronze_is_fresh(source := bronze.raw_dvd_city)
+  )
+);
+
+SELECT
+  CAST(city_id AS INT) AS city_id, -- Primary key of the city.
+  city, -- City name.
+  CAST(country_id AS INT) AS country_id, -- The country (silver.dvd_country).
+  CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
+  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
+FROM bronze.raw_dvd_city
+QUALIFY @is_latest_extract(city_id)

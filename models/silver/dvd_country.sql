@@ -1,0 +1,22 @@
+MODEL (
+  name silver.dvd_country,
+  kind FULL,
+  cron '@daily',
+  owner 'data-engineering',
+  grain country_id,
+  description 'One row per country (public.country): the newest bronze copy of each country_id.',
+  audits (
+    not_null(columns := (country_id, country)),
+    unique_values(columns := (country_id)),
+    silver_rows_match_bronze_keys(source := bronze.raw_dvd_country, keys := country_id),
+    bronze_is_fresh(source := bronze.raw_dvd_country)
+  )
+);
+
+SELECT
+  CAST(country_id AS INT) AS country_id, -- Primary key of the country.
+  country, -- Country name.
+  CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
+  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
+FROM bronze.raw_dvd_country
+QUALIFY @is_latest_extract(country_id)

@@ -1,0 +1,26 @@
+MODEL (
+  name silver.dvd_payment,
+  kind FULL,
+  cron '@daily',
+  owner 'data-engineering',
+  grain payment_id,
+  description 'One row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2).',
+  audits (
+    not_null(columns := (payment_id, customer_id, rental_id, amount, payment_date)),
+    unique_values(columns := (payment_id)),
+    accepted_range(column := amount, min_v := 0),
+    silver_rows_match_bronze_keys(source := bronze.raw_dvd_payment, keys := payment_id),
+    bronze_is_fresh(source := bronze.raw_dvd_payment)
+  )
+);
+
+SELECT
+  CAST(payment_id AS INT) AS payment_id, -- Primary key of the payment.
+  CAST(customer_id AS INT) AS customer_id, -- Who paid (silver.dvd_customer).
+  CAST(staff_id AS INT) AS staff_id, -- Staff member who took the payment.
+  CAST(rental_id AS INT) AS rental_id, -- The rental paid for (silver.dvd_rental); a rental can have several payments or none.
+  CAST(amount AS DECIMAL(5, 2)) AS amount, -- Amount paid (source numeric(5,2)).
+  CAST(payment_date AS TIMESTAMP_NTZ) AS payment_date, -- When it was paid (the sample pays 2005 rentals in 2007).
+  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
+FROM bronze.raw_dvd_payment
+QUALIFY @is_latest_extract(payment_id)

@@ -1,0 +1,26 @@
+MODEL (
+  name silver.dvd_rental,
+  kind FULL,
+  cron '@daily',
+  owner 'data-engineering',
+  grain rental_id,
+  description 'One row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source.',
+  audits (
+    not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id)),
+    unique_values(columns := (rental_id)),
+    silver_rows_match_bronze_keys(source := bronze.raw_dvd_rental, keys := rental_id),
+    bronze_is_fresh(source := bronze.raw_dvd_rental)
+  )
+);
+
+SELECT
+  CAST(rental_id AS INT) AS rental_id, -- Primary key of the rental.
+  CAST(rental_date AS TIMESTAMP_NTZ) AS rental_date, -- When the item was handed out (store local time, no zone).
+  CAST(inventory_id AS INT) AS inventory_id, -- The rented copy (silver.dvd_inventory).
+  CAST(customer_id AS INT) AS customer_id, -- Who rented it (silver.dvd_customer).
+  CAST(return_date AS TIMESTAMP_NTZ) AS return_date, -- When it came back; NULL while not returned.
+  CAST(staff_id AS INT) AS staff_id, -- The staff member who handed it out.
+  CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change (nearly constant in the sample: not a watermark).
+  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
+FROM bronze.raw_dvd_rental
+QUALIFY @is_latest_extract(rental_id)
