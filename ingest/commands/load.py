@@ -33,10 +33,7 @@ def run_ingest(via: str | None = None, progress: bool | None = None) -> int:
         from ingest.airbyte import run_sync
 
         result = run_sync()
-        print(
-            f"airbyte job {result.job_id} {result.status}: {result.rows_synced or 0:,} rows, "
-            f"{result.bytes_synced or 0:,} bytes in {result.duration_seconds or 0:.0f}s"
-        )
+        print(result.summary())
         return int(result.rows_synced or 0)
     from ingest.bronze import load_bronze
     from ingest.source import resolve_source_dsn
