@@ -83,6 +83,7 @@ class AirbyteClient:
             backoff_seconds=settings.retry_backoff_seconds,
             sleep=sleep,
         )
+        _quiet_httpx()
         self._http = httpx.Client(follow_redirects=True, timeout=settings.request_timeout_seconds)
         self.tokens = TokenProvider(settings, self._http, self.redact, self.retry, clock=clock)
         self._sdk = airbyte_api.AirbyteAPI(
@@ -315,6 +316,14 @@ class _RawResult:
     """Stands in for an SDK response object whose body did not validate."""
 
     raw_response: httpx.Response
+
+
+def _quiet_httpx() -> None:
+    """httpx logs every request at INFO: one line per poll for hours. Keep
+    those for ``-v`` (debug) runs only, unless someone configured httpx."""
+    httpx_logger = logging.getLogger("httpx")
+    if httpx_logger.level == logging.NOTSET and not logger.isEnabledFor(logging.DEBUG):
+        httpx_logger.setLevel(logging.WARNING)
 
 
 def _json(response: httpx.Response) -> t.Any:

@@ -38,6 +38,8 @@ from ingest.airbyte.settings import AirbyteSettings
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 300.0  # how often a long wait logs "still running"
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -191,7 +193,14 @@ class _DeadlinePassed(Exception):
 def _poll(client: AirbyteClient, job: JobSnapshot, deadline: float, clock: t.Callable[[], float]) -> JobSnapshot:
     interval = client.settings.poll_interval_seconds
     last_status = None
+    started = clock()
+    next_heartbeat = started + HEARTBEAT_SECONDS
     while True:
+        if job.status == last_status and clock() >= next_heartbeat:
+            # A sync runs for hours; say now and then that we are still here.
+            logger.info("Airbyte sync job %s still %s after %s", job.job_id, job.status,
+                        _human_duration(clock() - started))
+            next_heartbeat = clock() + HEARTBEAT_SECONDS
         if job.status != last_status:
             if job.is_known_status:
                 logger.info("Airbyte sync job %s is %s", job.job_id, job.status)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ingest.paths import PROJECT_ROOT
 from tests.airbyte import fake_airbyte as fa
 from tests.airbyte.conftest import airbyte_env
@@ -67,7 +69,12 @@ def test_missing_setting_exit_code(fake) -> None:
     assert fake.requests == []
 
 
-def test_sigterm_during_wait_cancels_the_job(fake) -> None:
+@pytest.mark.parametrize(
+    ("signum", "exit_code", "words"),
+    [(signal.SIGTERM, 143, "Terminated (SIGTERM) while waiting"), (signal.SIGINT, 130, "Interrupted while waiting")],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_signal_during_wait_cancels_the_job(fake, signum, exit_code, words) -> None:
     fake.job_script = ["running"]  # never finishes
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest.cli", "-v", "airbyte", "sync"],
@@ -80,13 +87,13 @@ def test_sigterm_during_wait_cancels_the_job(fake) -> None:
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the sync never started polling"
             time.sleep(0.02)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
     job_id = min(fake.jobs)
-    assert process.returncode == 143, err
+    assert process.returncode == exit_code, err
     assert [r.path for r in fake.seen("DELETE")] == [f"/jobs/{job_id}"]
-    assert f"error: Terminated (SIGTERM) while waiting for Airbyte sync job {job_id}" in err
+    assert f"error: {words} for Airbyte sync job {job_id}" in err
     _assert_no_secrets(fake, out, err)
