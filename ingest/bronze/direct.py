@@ -28,7 +28,7 @@ import psycopg
 
 from ingest.bronze.duckdb_postgres import SOURCE_ALIAS, attach_source, describe_source, open_warehouse
 from ingest.bronze.layout import META_COLUMNS, SOURCE_COLUMNS_SQL, SourceColumn
-from ingest.errors import LoadError, SourceError
+from ingest.errors import LoadError, SourceError, WarehouseError
 from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_SCHEMA, SOURCE_TABLES, SourceTable
 
@@ -94,11 +94,14 @@ def load_bronze(
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {BRONZE_SCHEMA}")
-            for table in tables:
-                loads.append(
-                    _load_table(con, table, columns[table.name], generation, extracted_at, meta, show, where)
-                )
-            con.execute("COMMIT")
+            try:
+                for table in tables:
+                    loads.append(
+                        _load_table(con, table, columns[table.name], generation, extracted_at, meta, show, where)
+                    )
+                con.execute("COMMIT")
+            except duckdb.Error as error:  # disk full, read-only, failed commit
+                raise _warehouse_write_error(warehouse, error) from None
         except BaseException:
             _rollback(con)
             raise
@@ -204,6 +207,8 @@ def _load_table(
             con.execute(sql)
         loaded = con.execute(f"SELECT count(*) FROM {table.bronze_fqn}").fetchone()[0]
     except duckdb.Error as error:
+        if _is_disk_full(error):
+            raise  # a warehouse problem, not the source's: load_bronze reports it
         raise LoadError(
             f"Loading {SOURCE_SCHEMA}.{table.name} from the source {where} failed: {_first_line(error)}. "
             f"Bronze is unchanged (previous generation kept)."
@@ -214,6 +219,23 @@ def _load_table(
             f"bronze is unchanged (previous generation kept)."
         )
     return TableLoad(table.name, loaded, time.monotonic() - started)
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "no space left" in text or "disk full" in text or "read-only file system" in text
+
+
+def _warehouse_write_error(warehouse: Path, error: BaseException) -> WarehouseError:
+    if _is_disk_full(error):
+        return WarehouseError(
+            f"Cannot write the warehouse {warehouse}: {_first_line(error)}. Free disk space (or make the "
+            f"directory writable) and run again; bronze is unchanged (previous generation kept)."
+        )
+    return WarehouseError(
+        f"Committing the new bronze generation to {warehouse} failed: {_first_line(error)}. "
+        f"Bronze is unchanged (previous generation kept)."
+    )
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
