@@ -14,6 +14,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("start", help="start the server (first time: initdb and restore the sample)").set_defaults(handler=_start)
     actions.add_parser("stop", help="stop the server").set_defaults(handler=_stop)
     actions.add_parser("status", help="say whether it runs and print its DSN").set_defaults(handler=_status)
+    scale = actions.add_parser(
+        "scale",
+        help="build a scaled copy of the sample (rental/payment x N) in database dvdrental_x{N}, for benchmarks",
+    )
+    scale.add_argument("--factor", type=int, required=True, help="multiply rental and payment by N (N >= 1)")
+    scale.add_argument(
+        "--source-db", default=None,
+        help="database holding the sample to scale (default: the one in DVD_SOURCE_DSN, else dvdrental)",
+    )
+    scale.add_argument("--target-db", default=None, help="name of the scaled database (default: <source-db>_x{N})")
+    scale.add_argument("--replace", action="store_true", help="rebuild it even if a complete copy exists")
+    scale.set_defaults(handler=_scale)
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -43,3 +55,22 @@ def _status(args: argparse.Namespace) -> int:
     running = server.is_running()
     print(f"source {'running' if running else 'stopped'}: {server.dsn()}")
     return 0 if running else 1
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from ingest.source.scale import scale_database, with_database
+
+    configured = optional(SOURCE_DSN_ENV)
+    fallback = None
+    if configured:
+        dsn = with_database(configured, args.source_db) if args.source_db else configured
+    else:
+        server = LocalPostgres()
+        server.start()
+        dsn = server.dsn(args.source_db or "dvdrental")
+        fallback = server.ensure_sample_restored
+    target_dsn = scale_database(
+        dsn, args.factor, target=args.target_db, replace=args.replace, log=print, restore_fallback=fallback
+    )
+    print(f"scaled source ready; load it with:\n  {SOURCE_DSN_ENV}='{target_dsn}' dvdrental ingest")
+    return 0
