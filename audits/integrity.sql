@@ -1,0 +1,16 @@
+/*
+  Referential integrity: every non-NULL key in the model finds its row in the dimension.
+  Returns the dangling keys. Args: column (the key in this model), dimension (the dimension
+  model), dimension_column (its key). A NULL key is allowed here (e.g. the return date key
+  of a rental not yet returned); not_null audits say where it is not.
+  The model must depend on the dimension (query or `depends_on`) so the dimension is built first.
+*/
+AUDIT (name references_dimension);
+SELECT DISTINCT
+  @column AS dangling_key
+FROM @this_model
+WHERE
+  @column IS NOT NULL
+  AND @column NOT IN (
+    SELECT @dimension_column FROM @dimension WHERE @dimension_column IS NOT NULL
+  );

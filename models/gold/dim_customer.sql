@@ -1,0 +1,33 @@
+MODEL (
+  name gold.dim_customer,
+  kind SCD_TYPE_2_BY_COLUMN (
+    unique_key customer_id,
+    -- Every descriptive column is tracked: a change to any of them opens a new version.
+    columns [store_id, first_name, last_name, email, address_id, is_active, create_date],
+    -- valid_from/valid_to hold naive timestamps, comparable with rental_date (TIMESTAMP_NTZ).
+    time_data_type TIMESTAMP_NTZ
+  ),
+  cron '@daily',
+  owner 'analytics-engineering',
+  grain (customer_id, valid_from),
+  description 'Customer dimension, type-2 history across the daily full loads: one row per customer version. (customer_id, valid_from) is the version key the facts store. The first version of every customer loaded by the first run is valid from 1970-01-01 (SQLMesh''s default for the initial load of SCD_TYPE_2_BY_COLUMN, kept on purpose: execution_time_as_valid_from stays false) so rentals older than the first load find it; later versions start at the run''s execution time; valid_to is NULL for the current version. A customer deleted in the source gets its last version closed.',
+  column_descriptions (
+    valid_from = 'Start of this version (inclusive). 1970-01-01 for versions from the first load.',
+    valid_to = 'End of this version (exclusive); NULL while it is current.'
+  ),
+  audits (
+    not_null(columns := (customer_id, valid_from, address_id, first_name, last_name)),
+    unique_combination_of_columns(columns := (customer_id, valid_from))
+  )
+);
+
+SELECT
+  customer_id, -- The customer (source customer_id); several versions share it.
+  store_id, -- Home store.
+  first_name, -- First name.
+  last_name, -- Last name.
+  email, -- E-mail address.
+  address_id, -- Address in this version (gold.dim_address); a move opens a new version.
+  activebool AS is_active, -- Whether the customer is active.
+  create_date -- Date the customer was created in the source.
+FROM silver.dvd_customer

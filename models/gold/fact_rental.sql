@@ -1,0 +1,173 @@
+MODEL (
+  name gold.fact_rental,
+  /* Incremental by content: every run computes the candidate rows from silver (cheap: one row
+     per rental) and keeps only those that are new or whose content hash differs from the row
+     already stored in this table (@this_model); the merge on rental_id upserts just those.
+     So a daily run writes what changed - a late payment, a late return, a new rental - and its
+     result equals a full rebuild. Rentals deleted in the source are deleted here too (the
+     post-statement below), so the table always has exactly the rentals of silver.dvd_rental. */
+  kind INCREMENTAL_BY_UNIQUE_KEY (
+    unique_key rental_id
+  ),
+  cron '@daily',
+  owner 'analytics-engineering',
+  grain rental_id,
+  -- The dimensions the referential-integrity audits check; dim_customer is read by the query.
+  depends_on (gold.dim_date, gold.dim_film, gold.dim_address),
+  description 'Rental fact: exactly one row per rental, with keys to every dimension and the payment and return measures. Payments are aggregated per rental before joining, so rentals with two payments are not duplicated and unpaid rentals have amount 0 and count 0. Durations are fractional days (return minus rental, in seconds / 86400); NULL while not returned. Late = returned more than the film''s allowed rental days after renting; NULL while not returned (not known yet).',
+  audits (
+    not_null(columns := (rental_id, rental_date_key, rental_at, film_id, inventory_id, store_id, customer_id, customer_valid_from, address_id, payment_amount, payment_count, is_returned, _row_hash, _processed_at)),
+    unique_values(columns := (rental_id)),
+    accepted_range(column := payment_amount, min_v := 0),
+    accepted_range(column := payment_count, min_v := 0),
+    accepted_range(column := rental_duration_days, min_v := 0),
+    row_count_matches(other := silver.dvd_rental),
+    revenue_matches_payments,
+    references_dimension(column := rental_date_key, dimension := gold.dim_date, dimension_column := date_key),
+    references_dimension(column := return_date_key, dimension := gold.dim_date, dimension_column := date_key),
+    references_dimension(column := film_id, dimension := gold.dim_film, dimension_column := film_id),
+    references_dimension(column := address_id, dimension := gold.dim_address, dimension_column := address_id),
+    customer_version_exists
+  )
+);
+
+WITH payments_per_rental AS (
+  -- Aggregated before the join: one row per rental whatever the number of payments.
+  SELECT
+    rental_id,
+    SUM(amount) AS payment_amount,
+    COUNT(*) AS payment_count
+  FROM silver.dvd_payment
+  GROUP BY rental_id
+), customer_version_at_rental AS (
+  /* The customer version valid when the rental happened: valid_from <= rental_date < valid_to.
+     Versions of one customer are contiguous, so that is the earliest version still open at
+     rental time. Should a rental predate every version (a customer first loaded after renting),
+     the earliest version is taken: rentals always find a customer. */
+  SELECT
+    rental.rental_id,
+    customer.valid_from AS customer_valid_from,
+    customer.address_id
+  FROM silver.dvd_rental AS rental
+  JOIN gold.dim_customer AS customer
+    ON customer.customer_id = rental.customer_id
+    AND rental.rental_date < COALESCE(customer.valid_to, CAST('9999-12-31 00:00:00' AS TIMESTAMP_NTZ))
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY rental.rental_id ORDER BY customer.valid_from) = 1
+), rentals AS (
+  SELECT
+    rental.rental_id,
+    rental.rental_date AS rental_at,
+    rental.return_date AS returned_at,
+    rental.inventory_id,
+    inventory.film_id,
+    inventory.store_id,
+    rental.customer_id,
+    customer_version_at_rental.customer_valid_from,
+    customer_version_at_rental.address_id,
+    rental.staff_id,
+    COALESCE(payments_per_rental.payment_amount, 0) AS payment_amount,
+    COALESCE(payments_per_rental.payment_count, 0) AS payment_count,
+    TIMESTAMPDIFF(SECOND, rental.rental_date, rental.return_date) / 86400.0 AS rental_duration_days,
+    film.rental_duration AS allowed_rental_days
+  FROM silver.dvd_rental AS rental
+  LEFT JOIN silver.dvd_inventory AS inventory
+    ON inventory.inventory_id = rental.inventory_id
+  LEFT JOIN silver.dvd_film AS film
+    ON film.film_id = inventory.film_id
+  LEFT JOIN customer_version_at_rental
+    ON customer_version_at_rental.rental_id = rental.rental_id
+  LEFT JOIN payments_per_rental
+    ON payments_per_rental.rental_id = rental.rental_id
+), candidate_rows AS (
+  SELECT
+    CAST(rental_id AS INT) AS rental_id,
+    @date_key(CAST(rental_at AS DATE)) AS rental_date_key,
+    @date_key(CAST(returned_at AS DATE)) AS return_date_key,
+    CAST(rental_at AS TIMESTAMP_NTZ) AS rental_at,
+    CAST(returned_at AS TIMESTAMP_NTZ) AS returned_at,
+    CAST(film_id AS INT) AS film_id,
+    CAST(inventory_id AS INT) AS inventory_id,
+    CAST(store_id AS INT) AS store_id,
+    CAST(customer_id AS INT) AS customer_id,
+    CAST(customer_valid_from AS TIMESTAMP_NTZ) AS customer_valid_from,
+    CAST(address_id AS INT) AS address_id,
+    CAST(staff_id AS INT) AS staff_id,
+    CAST(payment_amount AS DECIMAL(9, 2)) AS payment_amount,
+    CAST(payment_count AS INT) AS payment_count,
+    CAST(rental_duration_days AS DOUBLE) AS rental_duration_days,
+    returned_at IS NOT NULL AS is_returned,
+    CASE WHEN returned_at IS NOT NULL THEN rental_duration_days > allowed_rental_days END AS is_late
+  FROM rentals
+), hashed_rows AS (
+  SELECT
+    *,
+    @row_hash(
+      rental_date_key, return_date_key, rental_at, returned_at, film_id, inventory_id, store_id,
+      customer_id, customer_valid_from, address_id, staff_id, payment_amount, payment_count,
+      rental_duration_days, is_returned, is_late
+    ) AS _row_hash
+  FROM candidate_rows
+)
+SELECT
+  hashed_rows.rental_id, -- Primary key: the source rental_id.
+  hashed_rows.rental_date_key, -- Day the rental started (gold.dim_date.date_key).
+  hashed_rows.return_date_key, -- Day it was returned (gold.dim_date.date_key); NULL while not returned.
+  hashed_rows.rental_at, -- When the rental started (source rental_date).
+  hashed_rows.returned_at, -- When it was returned (source return_date); NULL while not returned.
+  hashed_rows.film_id, -- The rented film (gold.dim_film).
+  hashed_rows.inventory_id, -- The rented copy (degenerate: silver.dvd_inventory).
+  hashed_rows.store_id, -- The store owning the copy.
+  hashed_rows.customer_id, -- The customer; with customer_valid_from, the key of gold.dim_customer.
+  hashed_rows.customer_valid_from, -- valid_from of the customer version valid at rental time (gold.dim_customer).
+  hashed_rows.address_id, -- The customer's address at rental time (gold.dim_address: city, country).
+  hashed_rows.staff_id, -- Staff member who handed the copy out (degenerate, no staff dimension).
+  hashed_rows.payment_amount, -- Sum of this rental's payments; 0 when unpaid.
+  hashed_rows.payment_count, -- Number of this rental's payments; 0 when unpaid.
+  hashed_rows.rental_duration_days, -- Fractional days from rental to return (seconds / 86400); NULL while not returned.
+  hashed_rows.is_returned, -- TRUE once the copy is back.
+  hashed_rows.is_late, -- Returned later than the film's allowed rental days after renting; NULL while not returned.
+  hashed_rows._row_hash, -- MD5 of the columns above: what the incremental run compares.
+  CAST(@execution_ts AS TIMESTAMP_NTZ) AS _processed_at -- Execution time of the run that last wrote this row.
+FROM hashed_rows
+LEFT JOIN @this_model AS stored_rows
+  ON stored_rows.rental_id = hashed_rows.rental_id
+WHERE
+  stored_rows.rental_id IS NULL
+  OR stored_rows._row_hash <> hashed_rows._row_hash;
+
+-- Rentals deleted in the source leave the fact too (after the merge, only when really evaluating).
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model
+  WHERE rental_id NOT IN (SELECT rental_id FROM silver.dvd_rental)
+);
+
+-- Revenue reconciliation: the fact's revenue equals the payments whose rental exists.
+AUDIT (name revenue_matches_payments);
+WITH fact_revenue AS (
+  SELECT COALESCE(SUM(payment_amount), 0) AS amount FROM @this_model
+), silver_revenue AS (
+  SELECT COALESCE(SUM(payment.amount), 0) AS amount
+  FROM silver.dvd_payment AS payment
+  WHERE payment.rental_id IN (SELECT rental_id FROM silver.dvd_rental)
+)
+SELECT
+  fact_revenue.amount AS fact_revenue,
+  silver_revenue.amount AS payments_revenue
+FROM fact_revenue
+CROSS JOIN silver_revenue
+WHERE fact_revenue.amount <> silver_revenue.amount;
+
+-- Referential integrity of the composite customer version key.
+AUDIT (name customer_version_exists);
+SELECT
+  fact.rental_id,
+  fact.customer_id,
+  fact.customer_valid_from
+FROM @this_model AS fact
+WHERE NOT EXISTS (
+  SELECT 1
+  FROM gold.dim_customer AS customer
+  WHERE customer.customer_id = fact.customer_id
+    AND customer.valid_from = fact.customer_valid_from
+);

@@ -1,0 +1,87 @@
+MODEL (
+  name gold.fact_rental_monthly,
+  kind FULL,
+  cron '@monthly',
+  owner 'analytics-engineering',
+  grain (month_start, film_id),
+  description 'Monthly periodic snapshot, dense: one row per month of gold.dim_date''s range x film with inventory, zero-activity months included. Revenue is attributed to the month the payment was made (cash view: the sample pays 2005 rentals in 2007). Rebuilt monthly; a rental counts as outstanding at a month end when it started before the end of that month and was not returned by then.',
+  audits (
+    not_null(columns := (month_start, month_end, film_id, rentals_started, rentals_returned, rentals_outstanding, distinct_customers, revenue)),
+    unique_combination_of_columns(columns := (month_start, film_id)),
+    accepted_range(column := rentals_outstanding, min_v := 0),
+    accepted_range(column := revenue, min_v := 0),
+    references_dimension(column := film_id, dimension := gold.dim_film, dimension_column := film_id)
+  )
+);
+
+WITH months AS (
+  SELECT DISTINCT
+    month_start,
+    month_end
+  FROM gold.dim_date
+), films_with_inventory AS (
+  SELECT DISTINCT film_id FROM silver.dvd_inventory
+), month_film_grid AS (
+  SELECT
+    months.month_start,
+    months.month_end,
+    films_with_inventory.film_id
+  FROM months
+  CROSS JOIN films_with_inventory
+), rentals_started AS (
+  SELECT
+    film_id,
+    CAST(DATE_TRUNC('MONTH', rental_at) AS DATE) AS month_start,
+    COUNT(*) AS rentals_started,
+    COUNT(DISTINCT customer_id) AS distinct_customers
+  FROM gold.fact_rental
+  GROUP BY film_id, CAST(DATE_TRUNC('MONTH', rental_at) AS DATE)
+), rentals_returned AS (
+  SELECT
+    film_id,
+    CAST(DATE_TRUNC('MONTH', returned_at) AS DATE) AS month_start,
+    COUNT(*) AS rentals_returned,
+    AVG(rental_duration_days) AS avg_duration_days_returned
+  FROM gold.fact_rental
+  WHERE is_returned
+  GROUP BY film_id, CAST(DATE_TRUNC('MONTH', returned_at) AS DATE)
+), rentals_outstanding AS (
+  SELECT
+    grid.month_start,
+    grid.film_id,
+    COUNT(*) AS rentals_outstanding
+  FROM month_film_grid AS grid
+  JOIN gold.fact_rental AS rental
+    ON rental.film_id = grid.film_id
+    AND CAST(rental.rental_at AS DATE) <= grid.month_end
+    AND (rental.returned_at IS NULL OR CAST(rental.returned_at AS DATE) > grid.month_end)
+  GROUP BY grid.month_start, grid.film_id
+), revenue_by_payment_month AS (
+  SELECT
+    rental.film_id,
+    CAST(DATE_TRUNC('MONTH', payment.payment_date) AS DATE) AS month_start,
+    SUM(payment.amount) AS revenue
+  FROM silver.dvd_payment AS payment
+  JOIN gold.fact_rental AS rental
+    ON rental.rental_id = payment.rental_id
+  GROUP BY rental.film_id, CAST(DATE_TRUNC('MONTH', payment.payment_date) AS DATE)
+)
+SELECT
+  grid.month_start, -- The month (its first day; gold.dim_date.month_start).
+  grid.month_end, -- Last day of the month: the snapshot instant for outstanding rentals.
+  grid.film_id, -- The film (gold.dim_film).
+  CAST(COALESCE(rentals_started.rentals_started, 0) AS INT) AS rentals_started, -- Rentals that started in the month.
+  CAST(COALESCE(rentals_returned.rentals_returned, 0) AS INT) AS rentals_returned, -- Rentals returned in the month (whenever they started).
+  CAST(COALESCE(rentals_outstanding.rentals_outstanding, 0) AS INT) AS rentals_outstanding, -- Rentals out at the end of the month: started by then, not returned by then.
+  CAST(COALESCE(rentals_started.distinct_customers, 0) AS INT) AS distinct_customers, -- Distinct customers who started a rental of the film in the month.
+  CAST(COALESCE(revenue_by_payment_month.revenue, 0) AS DECIMAL(11, 2)) AS revenue, -- Payments made in the month for rentals of the film (by payment month).
+  CAST(rentals_returned.avg_duration_days_returned AS DOUBLE) AS avg_duration_days_returned -- Mean fractional days of the rentals returned in the month; NULL when none.
+FROM month_film_grid AS grid
+LEFT JOIN rentals_started
+  ON rentals_started.film_id = grid.film_id AND rentals_started.month_start = grid.month_start
+LEFT JOIN rentals_returned
+  ON rentals_returned.film_id = grid.film_id AND rentals_returned.month_start = grid.month_start
+LEFT JOIN rentals_outstanding
+  ON rentals_outstanding.film_id = grid.film_id AND rentals_outstanding.month_start = grid.month_start
+LEFT JOIN revenue_by_payment_month
+  ON revenue_by_payment_month.film_id = grid.film_id AND revenue_by_payment_month.month_start = grid.month_start

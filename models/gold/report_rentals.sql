@@ -1,0 +1,58 @@
+MODEL (
+  name gold.report_rentals,
+  kind FULL,
+  cron '@daily',
+  owner 'analytics-engineering',
+  grain rental_id,
+  description 'The one big table for dashboards: one row per rental (same rows as gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time. ingest/answers.py reads only this table.',
+  audits (
+    not_null(columns := (rental_id, rental_date, rental_iso_day_of_week, rental_day_name, film_title, customer_name, payment_amount, payment_count, is_returned)),
+    unique_values(columns := (rental_id)),
+    row_count_matches(other := gold.fact_rental),
+    accepted_values(column := film_rating, is_in := ('G', 'PG', 'PG-13', 'R', 'NC-17')),
+    accepted_range(column := rental_iso_day_of_week, min_v := 1, max_v := 7)
+  )
+);
+
+SELECT
+  rental.rental_id, -- Primary key: the source rental_id.
+  rental.rental_at, -- When the rental started.
+  rental_day.date_day AS rental_date, -- Day the rental started.
+  rental_day.iso_day_of_week AS rental_iso_day_of_week, -- ISO day of week of the rental day: Monday = 1 .. Sunday = 7.
+  rental_day.day_name AS rental_day_name, -- Day name of the rental day, Monday .. Sunday.
+  rental_day.month_start AS rental_month, -- First day of the rental's month.
+  rental_day.year AS rental_year, -- Year of the rental.
+  rental.returned_at, -- When it was returned; NULL while not returned.
+  return_day.date_day AS return_date, -- Day it was returned; NULL while not returned.
+  rental.is_returned, -- TRUE once the copy is back.
+  rental.is_late, -- Returned after the film's allowed rental days; NULL while not returned.
+  rental.rental_duration_days, -- Fractional days from rental to return; NULL while not returned.
+  rental.payment_amount, -- Sum of the rental's payments; 0 when unpaid.
+  rental.payment_count, -- Number of the rental's payments; 0 when unpaid.
+  rental.film_id, -- The film's id.
+  film.title AS film_title, -- Film title.
+  film.category AS film_category, -- Film category name.
+  film.rating AS film_rating, -- MPAA rating.
+  film.language AS film_language, -- Spoken language.
+  film.rental_duration_days AS film_rental_duration_days, -- Allowed rental days of the film.
+  film.rental_rate AS film_rental_rate, -- Price of one rental of the film.
+  rental.store_id, -- Store owning the rented copy.
+  rental.customer_id, -- The customer's id.
+  customer.first_name AS customer_first_name, -- Customer first name (at rental time).
+  customer.last_name AS customer_last_name, -- Customer last name (at rental time).
+  CONCAT(customer.first_name, ' ', customer.last_name) AS customer_name, -- "First Last".
+  rental.address_id, -- The customer's address at rental time.
+  address.city, -- City of that address.
+  address.country -- Country of that address.
+FROM gold.fact_rental AS rental
+LEFT JOIN gold.dim_date AS rental_day
+  ON rental_day.date_key = rental.rental_date_key
+LEFT JOIN gold.dim_date AS return_day
+  ON return_day.date_key = rental.return_date_key
+LEFT JOIN gold.dim_film AS film
+  ON film.film_id = rental.film_id
+LEFT JOIN gold.dim_customer AS customer
+  ON customer.customer_id = rental.customer_id
+  AND customer.valid_from = rental.customer_valid_from
+LEFT JOIN gold.dim_address AS address
+  ON address.address_id = rental.address_id
