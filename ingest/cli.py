@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest.commands.source",
     "ingest.commands.load",
     "ingest.commands.airbyte",
+    "ingest.commands.answers",
 )
 
 

@@ -1,0 +1,18 @@
+"""``dvdrental answers``: print the five business answers as tables."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("answers", help="print the five business answers from gold.report_rentals")
+    parser.add_argument("--gateway", default=None, help="SQLMesh gateway to read (default: config.yaml's)")
+    parser.set_defaults(handler=_answers)
+
+
+def _answers(args: argparse.Namespace) -> int:
+    from ingest.answers import compute_answers
+
+    print("\n\n".join(answer.as_table() for answer in compute_answers(args.gateway)))
+    return 0

@@ -1,0 +1,107 @@
+"""Small helpers around SQLMesh's Python API: build and refresh the warehouse.
+
+The demo and daily commands call these instead of shelling out to ``sqlmesh``:
+
+* :func:`plan_prod` - plan ``prod`` and apply it without prompts (first build,
+  or after a model change): builds what changed, backfills what is missing.
+* :func:`run_prod` - ``sqlmesh run`` on prod: evaluates only the intervals that are
+  due by each model's cron (silver and gold daily, the monthly snapshot monthly).
+
+Failures (a model error, a blocking audit) become :class:`TransformError`; SQLMesh
+only swaps prod views after every model of the plan succeeded, so prod keeps serving
+the previous state. For a failed audit the message carries the first rows the audit
+query returned (for the freshness audit: which bronze table, how old).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import typing as t
+
+from ingest.errors import TransformError
+from ingest.paths import PROJECT_ROOT, export_warehouse_path
+
+if t.TYPE_CHECKING:
+    from sqlmesh import Context
+
+logger = logging.getLogger(__name__)
+
+PROD = "prod"
+_AUDIT_ROWS_SHOWN = 5
+
+
+def context(gateway: str | None = None, paths: t.Sequence[str] | None = None) -> "Context":
+    """A SQLMesh context on this project (or ``paths``), on ``gateway`` (default: config's)."""
+    export_warehouse_path()
+    # No anonymous usage pings from pipeline runs (they also stall for seconds offline).
+    os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
+    from sqlmesh import Context
+    from sqlmesh.core import analytics
+
+    if os.environ["SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"].lower() in ("1", "true", "yes"):
+        analytics.disable_analytics()
+
+    return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+
+
+def plan_prod(gateway: str | None = None, ctx: "Context | None" = None) -> None:
+    """Plan prod and apply it (auto-apply, no prompts); raise TransformError on failure."""
+    ctx = ctx or context(gateway)
+    try:
+        ctx.plan(PROD, auto_apply=True, no_prompts=True)
+    except Exception as error:  # SQLMesh raises several types; all mean "prod unchanged"
+        raise TransformError(_describe_failure("sqlmesh plan prod", error, ctx)) from error
+
+
+def run_prod(
+    gateway: str | None = None,
+    ctx: "Context | None" = None,
+    execution_time: t.Any = None,
+    ignore_cron: bool = False,
+) -> None:
+    """Run the due intervals of prod; raise TransformError if anything failed."""
+    ctx = ctx or context(gateway)
+    try:
+        status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
+    except Exception as error:
+        raise TransformError(_describe_failure("sqlmesh run prod", error, ctx)) from error
+    if getattr(status, "is_failure", False):
+        raise TransformError("sqlmesh run prod failed: see the SQLMesh output above; prod views are unchanged.")
+
+
+def _describe_failure(what: str, error: BaseException, ctx: "Context") -> str:
+    message = f"{what} failed: {_first_line(error)}"
+    for audit_error in _audit_errors(error):
+        message += f"\n  audit {audit_error.audit_name} on {audit_error.model_name}: {audit_error}"
+        try:
+            rows = ctx.engine_adapter.fetchall(audit_error.query.limit(_AUDIT_ROWS_SHOWN))
+            for row in rows:
+                message += f"\n    {row}"
+        except Exception:  # best effort: the message is still useful without the rows
+            pass
+    return message + "\nProd views are unchanged."
+
+
+def _audit_errors(error: BaseException) -> list:
+    from sqlmesh.utils.errors import AuditError
+
+    found, seen, stack = [], set(), [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AuditError):
+            found.append(current)
+        stack.extend([current.__cause__, current.__context__])
+        for attribute in ("errors", "audit_errors"):
+            nested = getattr(current, attribute, None)
+            if isinstance(nested, (list, tuple)):
+                stack.extend(e for e in nested if isinstance(e, BaseException))
+    return found
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
