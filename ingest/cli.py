@@ -24,6 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest.commands.load",
     "ingest.commands.airbyte",
     "ingest.commands.answers",
+    "ingest.commands.daily",
+    "ingest.commands.plan_diff",
+    "ingest.commands.dashboard",
 )
 
 

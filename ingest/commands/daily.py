@@ -1,0 +1,39 @@
+"""``dvdrental daily``: the one command a crontab or a scheduled CI job calls.
+
+Lock, ingest (direct locally, Airbyte in production), ``sqlmesh run`` on prod,
+janitor; one log file per run under ``logs/``; exit code 75 when another run
+holds the lock. See :mod:`ingest.daily` and docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "daily", help="the scheduled run: lock, ingest, sqlmesh run on prod, janitor (one log per run)"
+    )
+    parser.add_argument(
+        "--gateway",
+        default=None,
+        help="SQLMesh gateway (default: config.yaml's, `local`; production: databricks)",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("direct", "airbyte"),
+        default=None,
+        help="how to ingest (default: $DVD_INGEST_VIA, else direct)",
+    )
+    parser.set_defaults(handler=_daily)
+
+
+def _daily(args: argparse.Namespace) -> int:
+    from ingest.daily import run_daily
+
+    if args.gateway and args.gateway != "local":
+        # config.yaml only renders the databricks/spark gateways when asked for.
+        os.environ.setdefault("SQLMESH_GATEWAY", args.gateway)
+    run_daily(gateway=args.gateway, via=args.via)
+    return 0

@@ -1,0 +1,27 @@
+"""``dvdrental plan-diff``: a Markdown report of what the working tree's models change against prod."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plan-diff",
+        help="write artifacts/plan-diff.md: what the models' changes do against prod (applies nothing to prod)",
+    )
+    parser.add_argument("--gateway", default=None, help="SQLMesh gateway (default: config.yaml's)")
+    parser.add_argument("--output", type=Path, default=None, help="where to write it (default: artifacts/plan-diff.md)")
+    parser.add_argument("--print", dest="show", action="store_true", help="also print the report")
+    parser.set_defaults(handler=_plan_diff)
+
+
+def _plan_diff(args: argparse.Namespace) -> int:
+    from ingest.plan_diff import write_plan_diff
+
+    path, report = write_plan_diff(args.output, gateway=args.gateway)
+    if args.show:
+        print(report.markdown)
+    print(f"plan diff written: {path}")
+    return 0

@@ -1,0 +1,286 @@
+"""The dashboard: one self-contained HTML file with the five answers as charts.
+
+``write_dashboard()`` writes ``artifacts/dashboard.html``: the five questions
+(:data:`ingest.answers.QUESTIONS`, answered by :func:`ingest.answers.compute_answers`,
+exactly what ``dvdrental answers`` prints) as horizontal bar charts with their
+tables, how fresh the data is (the newest ``_airbyte_extracted_at`` in bronze)
+and the row count of every bronze, silver and gold table.
+
+It opens offline: the charts are SVG generated here, the styles are inline,
+and there is no script, font or image from anywhere else.
+"""
+
+from __future__ import annotations
+
+import html
+import typing as t
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from ingest.errors import WarehouseError
+from ingest.paths import ARTIFACTS_DIR, PROJECT_ROOT, export_warehouse_path
+from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES
+
+if t.TYPE_CHECKING:
+    from ingest.answers import Answer
+
+DEFAULT_PATH = ARTIFACTS_DIR / "dashboard.html"
+LAYERS = (BRONZE_SCHEMA, "silver", "gold")
+
+
+@dataclass(frozen=True)
+class TableCount:
+    layer: str
+    table: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class WarehouseFacts:
+    newest_extract: datetime | None
+    counts: tuple[TableCount, ...]
+
+
+def write_dashboard(path: Path | None = None, gateway: str | None = None) -> Path:
+    """Answer the questions, read freshness and row counts, write the HTML; returns its path."""
+    from ingest.answers import compute_answers
+
+    path = Path(path) if path else DEFAULT_PATH
+    answers = compute_answers(gateway)
+    facts = read_warehouse_facts(gateway)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_dashboard(answers, facts), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --- reading the warehouse -------------------------------------------------------------------
+
+
+def read_warehouse_facts(gateway: str | None = None) -> WarehouseFacts:
+    """Newest bronze extract and per-table row counts on ``gateway`` (default: config's)."""
+    export_warehouse_path()
+    from sqlmesh.core.config import Config
+    from sqlmesh.core.config.loader import load_config_from_paths
+
+    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
+    connection = config.get_connection(gateway)
+    if connection.type_ == "duckdb":
+        import duckdb
+
+        database = Path(str(connection.database))
+        if not database.exists():
+            raise WarehouseError(f"No warehouse at {database}: run `dvdrental ingest` and build the models first.")
+        with duckdb.connect(str(database), read_only=True) as con:
+
+            def fetch(sql: str) -> list[tuple]:
+                return con.execute(sql).fetchall()
+
+            tables = [
+                (schema, name)
+                for schema, name in fetch(
+                    "SELECT table_schema, table_name FROM information_schema.tables "
+                    f"WHERE table_schema IN ({', '.join(repr(s) for s in LAYERS)})"
+                )
+            ]
+            return _facts(fetch, tables)
+
+    from ingest.transform import context
+
+    adapter = context(gateway).engine_adapter
+
+    def fetch_remote(sql: str) -> list[tuple]:
+        return list(adapter.fetchall(sql))
+
+    tables = []
+    for layer in LAYERS:
+        try:
+            tables.extend((layer, obj.name) for obj in adapter.get_data_objects(layer))
+        except Exception:  # a layer not built yet
+            continue
+    return _facts(fetch_remote, tables)
+
+
+def _facts(fetch: t.Callable[[str], list[tuple]], tables: list[tuple[str, str]]) -> WarehouseFacts:
+    present = set(tables)
+    extracts = []
+    for table in SOURCE_TABLES:
+        if (BRONZE_SCHEMA, table.bronze_name) in present:
+            value = fetch(f"SELECT max(_airbyte_extracted_at) FROM {table.bronze_fqn}")[0][0]
+            if value is not None:
+                extracts.append(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    order = {layer: i for i, layer in enumerate(LAYERS)}
+    counts = tuple(
+        TableCount(layer, name, int(fetch(f"SELECT count(*) FROM {layer}.{name}")[0][0]))
+        for layer, name in sorted(tables, key=lambda item: (order[item[0]], item[1]))
+    )
+    return WarehouseFacts(max(extracts) if extracts else None, counts)
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --bar:#2f6fbd; --bg:#f7f9fb; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
+header { padding: 20px 32px 8px; }
+h1 { margin: 0 0 4px; font-size: 22px; }
+.meta { color: var(--muted); }
+.meta strong { color: var(--ink); }
+.stale { color: #b42318; font-weight: 600; }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 20px; padding: 16px 32px 32px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; }
+h2 { font-size: 16px; margin: 0 0 10px; }
+svg.chart { display: block; width: 100%; height: auto; }
+svg.chart .bar { fill: var(--bar); }
+svg.chart text { font-size: 12px; fill: var(--ink); }
+svg.chart text.value { fill: var(--muted); }
+details { margin-top: 8px; }
+summary { cursor: pointer; color: var(--muted); }
+table { border-collapse: collapse; width: 100%; margin-top: 6px; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+section.wide { grid-column: 1 / -1; }
+"""
+
+
+def render_dashboard(answers: t.Sequence["Answer"], facts: WarehouseFacts, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    sections = [_answer_section(i, answer) for i, answer in enumerate(answers, start=1)]
+    sections.append(_counts_section(facts.counts))
+    return (
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<title>DVD rental: five answers</title>\n"
+        f"<style>{_CSS}</style>\n</head>\n<body>\n"
+        "<header>\n<h1>DVD rental: five answers</h1>\n"
+        f"<p class=\"meta\">{_freshness(facts.newest_extract, now)} &middot; "
+        f"generated <strong>{_e(_iso(now))}</strong> from <code>gold.report_rentals</code> "
+        "(the same questions as <code>dvdrental answers</code>)</p>\n</header>\n"
+        "<main>\n" + "\n".join(sections) + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _freshness(newest: datetime | None, now: datetime) -> str:
+    if newest is None:
+        return '<span class="stale">data freshness unknown: bronze has no extract time</span>'
+    age_hours = (now - newest).total_seconds() / 3600
+    age = f"{age_hours:.1f} h ago" if age_hours < 48 else f"{age_hours / 24:.1f} days ago"
+    css = ' class="stale"' if age_hours > 26 else ""
+    return (
+        f'<span id="freshness"{css}>data as of <strong>{_e(_iso(newest))}</strong> '
+        f"(newest <code>_airbyte_extracted_at</code>, {_e(age)})</span>"
+    )
+
+
+def _answer_section(number: int, answer: "Answer") -> str:
+    label_index, value_index = _chart_columns(answer)
+    title = f"{number}. {answer.question.title}"
+    if label_index is None or value_index is None or not answer.rows:
+        chart = '<p class="meta">no rows</p>'
+    else:
+        points = [(_label(row[label_index]), _number(row[value_index])) for row in answer.rows]
+        chart = bar_chart(points, value_name=answer.columns[value_index], title=title)
+    return (
+        f'<section class="answer" data-question="{_e(answer.question.key)}">\n<h2>{_e(title)}</h2>\n{chart}\n'
+        f"<details open><summary>table</summary>\n{_table(answer.columns, answer.rows)}\n</details>\n</section>"
+    )
+
+
+def _chart_columns(answer: "Answer") -> tuple[int | None, int | None]:
+    """Label = the first text column; value = the first numeric column after it (else the first numeric)."""
+    if not answer.rows:
+        return None, None
+    first = answer.rows[0]
+    numeric = [i for i, v in enumerate(first) if _is_number(v)]
+    text = [i for i, v in enumerate(first) if not _is_number(v)]
+    label = text[0] if text else None
+    if label is None or not numeric:
+        return label, numeric[0] if numeric else None
+    after = [i for i in numeric if i > label]
+    return label, (after or numeric)[0]
+
+
+def bar_chart(points: t.Sequence[tuple[str, float]], value_name: str, title: str = "") -> str:
+    """A horizontal bar chart as inline SVG: one ``rect.bar`` per point, label left, value right."""
+    bar_height, gap, label_width, bar_width, value_width = 20, 6, 210, 300, 70
+    width = label_width + bar_width + value_width
+    height = len(points) * (bar_height + gap) + gap
+    top = max((value for _, value in points), default=0) or 1
+    parts = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_e(title)}">'
+    ]
+    for i, (label, value) in enumerate(points):
+        y = gap + i * (bar_height + gap)
+        length = max(1.0, bar_width * value / top) if value > 0 else 0.0
+        shown = label if len(label) <= 30 else label[:29] + "\u2026"
+        parts.append(
+            f'<g><title>{_e(label)}: {_e(_fmt(value))} {_e(value_name)}</title>'
+            f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end">{_e(shown)}</text>'
+            f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" rx="2"/>'
+            f'<text class="value" x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}">{_e(_fmt(value))}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _counts_section(counts: t.Sequence[TableCount]) -> str:
+    rows = [(c.layer, f"{c.layer}.{c.table}", c.rows) for c in counts]
+    totals = {layer: sum(c.rows for c in counts if c.layer == layer) for layer in LAYERS}
+    summary = ", ".join(f"{layer}: {sum(1 for c in counts if c.layer == layer)} tables, {totals[layer]:,} rows" for layer in LAYERS)
+    return (
+        '<section class="wide" id="row-counts">\n<h2>Rows per layer</h2>\n'
+        f'<p class="meta">{_e(summary)}</p>\n'
+        f'{_table(("layer", "table", "rows"), rows)}\n</section>'
+    )
+
+
+def _table(columns: t.Sequence[str], rows: t.Sequence[t.Sequence[t.Any]]) -> str:
+    numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(columns))]
+    head = "".join(f'<th{" class=num" if n else ""}>{_e(c)}</th>' for c, n in zip(columns, numeric))
+    body = "\n".join(
+        "<tr>" + "".join(f'<td{" class=num" if n else ""}>{_e(_fmt(v))}</td>' for v, n in zip(row, numeric)) + "</tr>"
+        for row in rows
+    )
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _number(value: t.Any) -> float:
+    return float(value) if _is_number(value) else 0.0
+
+
+def _label(value: t.Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _fmt(value: t.Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (float, Decimal)):
+        number = float(value)
+        return f"{number:,.0f}" if number.is_integer() and not isinstance(value, Decimal) else f"{number:,.2f}"
+    if isinstance(value, datetime):
+        return _iso(value)
+    return str(value)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _e(text: t.Any) -> str:
+    return html.escape(str(text), quote=True)
