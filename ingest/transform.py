@@ -15,6 +15,7 @@ query returned (for the freshness audit: which bronze table, how old).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import typing as t
@@ -45,13 +46,44 @@ def context(gateway: str | None = None, paths: t.Sequence[str] | None = None) ->
     return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
 
 
-def plan_prod(gateway: str | None = None, ctx: "Context | None" = None) -> None:
-    """Plan prod and apply it (auto-apply, no prompts); raise TransformError on failure."""
+@contextlib.contextmanager
+def open_context(gateway: str | None = None, paths: t.Sequence[str] | None = None) -> t.Iterator["Context"]:
+    """:func:`context`, released on exit (see :func:`release`)."""
+    ctx = context(gateway, paths)
+    try:
+        yield ctx
+    finally:
+        release(ctx)
+
+
+def release(ctx: "Context") -> None:
+    """Close the context *and* its engine connection.
+
+    ``Context.close()`` alone keeps SQLMesh's cached DuckDB connection open, so the
+    warehouse file stays locked for other processes and for read-only connections in
+    this one (``dvdrental answers``, tests) until the process exits.
+    """
+    ctx.close()
+    try:
+        ctx.engine_adapter.close()
+    except Exception:  # already closed, or an engine without a closable pool
+        logger.debug("engine adapter close failed", exc_info=True)
+
+
+def plan_prod(gateway: str | None = None, ctx: "Context | None" = None, skip_tests: bool = False) -> None:
+    """Plan prod and apply it (auto-apply, no prompts); raise TransformError on failure.
+
+    SQLMesh runs the unit tests (tests/test_*.yaml) before planning unless ``skip_tests``.
+    """
+    owned = ctx is None
     ctx = ctx or context(gateway)
     try:
-        ctx.plan(PROD, auto_apply=True, no_prompts=True)
+        ctx.plan(PROD, auto_apply=True, no_prompts=True, skip_tests=skip_tests)
     except Exception as error:  # SQLMesh raises several types; all mean "prod unchanged"
         raise TransformError(_describe_failure("sqlmesh plan prod", error, ctx)) from error
+    finally:
+        if owned:
+            release(ctx)
 
 
 def run_prod(
@@ -59,15 +91,23 @@ def run_prod(
     ctx: "Context | None" = None,
     execution_time: t.Any = None,
     ignore_cron: bool = False,
-) -> None:
-    """Run the due intervals of prod; raise TransformError if anything failed."""
+) -> t.Any:
+    """Run the due intervals of prod; return SQLMesh's CompletionStatus, raise TransformError on failure.
+
+    ``execution_time`` (default: now) decides which intervals are due.
+    """
+    owned = ctx is None
     ctx = ctx or context(gateway)
     try:
         status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
     except Exception as error:
         raise TransformError(_describe_failure("sqlmesh run prod", error, ctx)) from error
+    finally:
+        if owned:
+            release(ctx)
     if getattr(status, "is_failure", False):
         raise TransformError("sqlmesh run prod failed: see the SQLMesh output above; prod views are unchanged.")
+    return status  # sqlmesh CompletionStatus: SUCCESS or NOTHING_TO_DO
 
 
 def _describe_failure(what: str, error: BaseException, ctx: "Context") -> str:

@@ -1,0 +1,127 @@
+"""The five answers, two independent ways, must agree row by row.
+
+1. `dvdrental answers`' definitions (ingest/answers.py) on a warehouse built from the
+   sample: bronze load, SQLMesh plan prod, then SQL over gold.report_rentals.
+2. Hand-written SQL straight against the PostgreSQL source, from the source schema only.
+
+Ties are broken by name in byte order on both sides (COLLATE "C" in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest.answers import QUESTIONS, Answer, answers_from_duckdb, compute_answers
+from ingest.cli import main
+from tests.models_fixtures import build_warehouse, warehouse_env
+
+SOURCE_SQL = {
+    "top_films": """
+        SELECT f.title, COUNT(*) AS rentals
+        FROM rental r
+        JOIN inventory i ON i.inventory_id = r.inventory_id
+        JOIN film f ON f.film_id = i.film_id
+        GROUP BY f.title
+        ORDER BY rentals DESC, f.title COLLATE "C"
+        LIMIT 10
+    """,
+    "top_categories": """
+        SELECT c.name, COUNT(*) AS rentals
+        FROM rental r
+        JOIN inventory i ON i.inventory_id = r.inventory_id
+        JOIN film_category fc ON fc.film_id = i.film_id
+        JOIN category c ON c.category_id = fc.category_id
+        GROUP BY c.name
+        ORDER BY rentals DESC, c.name COLLATE "C"
+    """,
+    "rentals_by_weekday": """
+        SELECT EXTRACT(ISODOW FROM r.rental_date)::int AS iso_day,
+               trim(to_char(r.rental_date, 'FMDay')) AS day_name,
+               COUNT(*) AS rentals
+        FROM rental r
+        GROUP BY 1, 2
+        ORDER BY 1
+    """,
+    "top_countries": """
+        SELECT co.country, COUNT(*) AS rentals
+        FROM rental r
+        JOIN customer cu ON cu.customer_id = r.customer_id
+        JOIN address a ON a.address_id = cu.address_id
+        JOIN city ci ON ci.city_id = a.city_id
+        JOIN country co ON co.country_id = ci.country_id
+        GROUP BY co.country
+        ORDER BY rentals DESC, co.country COLLATE "C"
+        LIMIT 10
+    """,
+    "longest_rentals_by_country": """
+        SELECT co.country,
+               ROUND(AVG(EXTRACT(EPOCH FROM r.return_date - r.rental_date) / 86400.0), 2) AS avg_days,
+               COUNT(*) AS returned_rentals
+        FROM rental r
+        JOIN customer cu ON cu.customer_id = r.customer_id
+        JOIN address a ON a.address_id = cu.address_id
+        JOIN city ci ON ci.city_id = a.city_id
+        JOIN country co ON co.country_id = ci.country_id
+        WHERE r.return_date IS NOT NULL
+        GROUP BY co.country
+        ORDER BY AVG(EXTRACT(EPOCH FROM r.return_date - r.rental_date)) DESC, co.country COLLATE "C"
+        LIMIT 10
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def built(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_warehouse(pristine_dsn, tmp_path_factory.mktemp("answers") / "dvdrental.duckdb")
+
+
+@pytest.fixture(scope="module")
+def answers(built: Path) -> dict[str, Answer]:
+    with warehouse_env(built):
+        return {answer.question.key: answer for answer in compute_answers()}
+
+
+def _normalise(row: tuple) -> tuple:
+    return tuple(float(v) if isinstance(v, (Decimal, float)) else v for v in row)
+
+
+@pytest.mark.parametrize("key", [q.key for q in QUESTIONS])
+def test_answer_matches_the_source(key: str, answers: dict[str, Answer], pristine_dsn: str) -> None:
+    with psycopg.connect(pristine_dsn) as conn:
+        expected = [_normalise(r) for r in conn.execute(SOURCE_SQL[key]).fetchall()]
+    actual = [_normalise(r) for r in answers[key].rows]
+    assert len(actual) == len(expected), f"{key}: {len(actual)} rows, the source says {len(expected)}"
+    for position, (got, want) in enumerate(zip(actual, expected), start=1):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            if isinstance(w, float):
+                assert g == pytest.approx(w, abs=0.0051), f"{key} row {position}: {got} != {want}"
+            else:
+                assert g == w, f"{key} row {position}: {got} != {want}"
+
+
+def test_answer_shapes(answers: dict[str, Answer]) -> None:
+    assert len(answers["top_films"].rows) == 10
+    assert len(answers["top_categories"].rows) == 16
+    assert [r[0] for r in answers["rentals_by_weekday"].rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert answers["rentals_by_weekday"].rows[0][1] == "Monday"
+    assert sum(r[-1] for r in answers["rentals_by_weekday"].rows) == 16044
+    assert len(answers["top_countries"].rows) == 10
+    assert len(answers["longest_rentals_by_country"].rows) == 10
+
+
+def test_helper_on_a_path_gives_the_same_answers(built: Path, answers: dict[str, Answer]) -> None:
+    assert {a.question.key: a.rows for a in answers_from_duckdb(built)} == {k: a.rows for k, a in answers.items()}
+
+
+def test_cli_prints_every_question(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with warehouse_env(built):
+        assert main(["answers"]) == 0
+    out = capsys.readouterr().out
+    for question in QUESTIONS:
+        assert question.title in out
+    assert "Sunday" in out
