@@ -126,7 +126,7 @@ def test_all_tables_read_from_one_snapshot(source_db: str, warehouse: Path) -> N
         _slow_down(conn, "address", seconds_per_row=0.002)
     proc = _spawn_load(source_db, warehouse)
     try:
-        _wait_for_copy_of(source_db, "address")
+        _wait_for_copy_of(source_db, "address", proc)
         with psycopg.connect(source_db, autocommit=True) as conn:
             with conn.transaction():
                 conn.execute(
@@ -180,7 +180,7 @@ def test_killed_mid_load_keeps_previous_generation_and_next_load_succeeds(source
     with psycopg.connect(source_db, autocommit=True) as conn:
         _slow_down(conn, "rental", seconds_per_row=0.0005)
     proc = _spawn_load(source_db, warehouse)
-    _wait_for_copy_of(source_db, "rental")  # ten tables are already written inside the open transaction
+    _wait_for_copy_of(source_db, "rental", proc)  # ten tables are already written inside the open transaction
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert bronze_state(warehouse) == before
@@ -210,11 +210,13 @@ def _spawn_load(dsn: str, warehouse: Path) -> subprocess.Popen:
     )
 
 
-def _wait_for_copy_of(dsn: str, table: str, timeout: float = 60.0) -> None:
+def _wait_for_copy_of(dsn: str, table: str, proc: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
     """Block until the loader's COPY of ``table`` is running in the source."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(dsn, autocommit=True) as conn:
         while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"the load ended (exit {proc.returncode}) before copying {table}: {proc.stderr.read()}")
             rows = conn.execute(
                 "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND query ILIKE %s",

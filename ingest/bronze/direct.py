@@ -124,25 +124,24 @@ def read_source_columns(dsn: str, tables: tuple[SourceTable, ...]) -> dict[str, 
     where = describe_source(dsn)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
+            for table in tables:
+                qualified = f"{SOURCE_SCHEMA}.{table.name}"
+                exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified,)).fetchone()[0]
+                if not exists:
+                    raise SourceError(
+                        f"The source {where} has no table {qualified}. "
+                        f"Restore the DVD rental sample there or fix DVD_SOURCE_DSN."
+                    )
+                allowed = conn.execute("SELECT has_table_privilege(%s, 'SELECT')", (qualified,)).fetchone()[0]
+                if not allowed:
+                    raise SourceError(
+                        f"Permission denied on {qualified} in the source {where}: "
+                        f"GRANT SELECT on it to the user in DVD_SOURCE_DSN."
+                    )
             rows = conn.execute(SOURCE_COLUMNS_SQL, (SOURCE_SCHEMA, [t.name for t in tables])).fetchall()
             columns: dict[str, list[SourceColumn]] = {t.name: [] for t in tables}
             for table_name, column_name, data_type, domain_name in rows:
                 columns[table_name].append(SourceColumn(column_name, data_type, domain_name))
-            missing = [name for name, cols in columns.items() if not cols]
-            if missing:
-                raise SourceError(
-                    f"The source {where} has no table {', '.join(f'{SOURCE_SCHEMA}.{m}' for m in missing)} "
-                    f"(or this user cannot see it). Restore the DVD rental sample there or fix DVD_SOURCE_DSN."
-                )
-            for table in tables:
-                allowed = conn.execute(
-                    "SELECT has_table_privilege(%s, 'SELECT')", (f"{SOURCE_SCHEMA}.{table.name}",)
-                ).fetchone()
-                if not (allowed and allowed[0]):
-                    raise SourceError(
-                        f"Permission denied on {SOURCE_SCHEMA}.{table.name} in the source {where}: "
-                        f"GRANT SELECT on it to the user in DVD_SOURCE_DSN."
-                    )
             return columns
     except psycopg.OperationalError as error:
         raise SourceError(_explain_connect_error(error, where)) from None

@@ -71,6 +71,7 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(f"Cannot open the warehouse {path}: {message.splitlines()[0]}") from None
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar_print = false")  # we draw our own, per table
     return con
 
 

@@ -1,0 +1,173 @@
+"""Fault injection on the ingest path: kills, source faults, a full or read-only disk.
+
+Every case checks the same promise: the user gets one clear message and a
+non-zero exit, bronze still holds the previous complete generation (same
+generation id and row counts in every table), and the next normal load works.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+
+from ingest.bronze import load_bronze
+from ingest.errors import LoadError, SourceError, WarehouseError
+from ingest.paths import PROJECT_ROOT
+from ingest.tables import SOURCE_TABLES
+from tests.test_bronze_load import _spawn_load, _wait_for_copy_of, bronze_state
+
+KILL_POINTS = 24
+SCAN_DELAY = 0.12  # seconds each scan of a slowed table waits before its first row
+
+
+def _slow_every_table(dsn: str) -> None:
+    """Each table becomes a view that pauses once per scan: a load takes a few seconds, evenly."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in SOURCE_TABLES:
+            conn.execute(f"ALTER TABLE {table.name} RENAME TO {table.name}_data")
+            conn.execute(
+                f"CREATE VIEW {table.name} AS SELECT t.* FROM {table.name}_data t, "
+                f"(SELECT pg_sleep({SCAN_DELAY})) AS pause"
+            )
+
+
+def _consistent(state: dict[str, tuple[int, int, int]]) -> bool:
+    generations = {(lo, hi) for _, lo, hi in state.values()}
+    return len(generations) == 1 and len(state) == len(SOURCE_TABLES)
+
+
+def test_sigkill_at_many_points_never_loses_the_previous_generation(source_db: str, warehouse: Path) -> None:
+    load_bronze(source_db, warehouse, progress=False)
+    _slow_every_table(source_db)
+
+    started = time.monotonic()
+    full = _spawn_load(source_db, warehouse)
+    assert full.wait(timeout=120) == 0, full.stderr.read()
+    full_seconds = time.monotonic() - started
+    before = bronze_state(warehouse)
+    assert _consistent(before)
+
+    mid_load_kills = 0
+    for point in range(KILL_POINTS):
+        # from "still starting up" to "about to commit"
+        delay = full_seconds * (point + 0.5) / KILL_POINTS
+        proc = _spawn_load(source_db, warehouse)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        state = bronze_state(warehouse)
+        assert _consistent(state), f"kill {point} at {delay:.2f}s left mixed generations: {state}"
+        if state == before:
+            mid_load_kills += 1
+        else:  # the kill came after COMMIT: a complete, newer generation is just as good
+            assert state["rental"][2] == before["rental"][2] + 1, f"kill {point}: {state}"
+            assert {t: rows for t, (rows, _, _) in state.items()} == {t: rows for t, (rows, _, _) in before.items()}
+            before = state
+    assert mid_load_kills >= 20, f"only {mid_load_kills} kills landed inside a load"
+
+    recovered = load_bronze(source_db, warehouse, progress=False)
+    assert recovered.generation_id == before["rental"][2] + 1
+    assert _consistent(bronze_state(warehouse))
+
+
+def test_connection_dropped_mid_load(source_db: str, warehouse: Path) -> None:
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE payment RENAME TO payment_data")
+        conn.execute("CREATE VIEW payment AS SELECT t.* FROM payment_data t, (SELECT pg_sleep(3)) AS pause")
+    proc = _spawn_load(source_db, warehouse)
+    _wait_for_copy_of(source_db, "payment", proc)
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%payment%'"
+        )
+    assert proc.wait(timeout=60) == LoadError.exit_code
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr
+    assert stderr.startswith("error: Loading public.payment from the source 127.0.0.1:") and "previous generation kept" in stderr
+    assert bronze_state(warehouse) == before
+
+
+def test_permission_denied_names_the_table(source_db: str, warehouse: Path) -> None:
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    database = psycopg.conninfo.conninfo_to_dict(source_db)["dbname"]
+    role = f"reader_{database}"
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        conn.execute(f"REVOKE SELECT ON inventory FROM {role}")
+    params = psycopg.conninfo.conninfo_to_dict(source_db)
+    reader_dsn = f"postgresql://{role}:reader-pw@{params['host']}:{params['port']}/{database}"
+    try:
+        with pytest.raises(SourceError, match=r"Permission denied on public\.inventory .*GRANT SELECT"):
+            load_bronze(reader_dsn, warehouse, progress=False)
+        assert bronze_state(warehouse) == before
+    finally:
+        with psycopg.connect(source_db, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+@contextmanager
+def _tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to simulate a full/read-only disk (needs root): {result.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _remount(path: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{options}", str(path)], check=True)
+
+
+def test_disk_full_keeps_previous_generation_and_next_run_recovers(
+    pristine_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _tmpfs(tmp_path / "disk", "64m") as disk:
+        warehouse = disk / "dvdrental.duckdb"
+        load_bronze(pristine_dsn, warehouse, progress=False)
+        before = bronze_state(warehouse)
+        used_kb = int(subprocess.run(["du", "-sk", str(disk)], capture_output=True, text=True).stdout.split()[0])
+        _remount(disk, f"size={used_kb + 256}k")  # room for a little WAL, not for a new generation
+        with pytest.raises(WarehouseError, match=r"(?i)no space left.*Free disk space.*previous generation kept"):
+            load_bronze(pristine_dsn, warehouse, progress=False)
+        _remount(disk, "size=64m")
+        assert bronze_state(warehouse) == before
+        recovered = load_bronze(pristine_dsn, warehouse, progress=False)
+        assert recovered.generation_id == before["rental"][2] + 1
+
+
+def test_read_only_warehouse_is_one_clear_line(pristine_dsn: str, tmp_path: Path) -> None:
+    with _tmpfs(tmp_path / "disk", "64m") as disk:
+        warehouse = disk / "dvdrental.duckdb"
+        load_bronze(pristine_dsn, warehouse, progress=False)
+        before = bronze_state(warehouse)
+        _remount(disk, "ro")
+        env = {**os.environ, "DVD_SOURCE_DSN": pristine_dsn, "DVD_WAREHOUSE_PATH": str(warehouse)}
+        result = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "ingest", "--no-progress"],
+            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == WarehouseError.exit_code, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: Cannot open the warehouse {warehouse}")
+        _remount(disk, "rw")
+        assert bronze_state(warehouse) == before
+        assert load_bronze(pristine_dsn, warehouse, progress=False).generation_id == before["rental"][2] + 1
