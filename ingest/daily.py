@@ -15,13 +15,15 @@ one log file per run and one summary line at the end:
 
 Every failure is a :class:`PipelineError` with its exit code; a failed audit,
 blocking or not, is a :class:`TransformError` (exit 6). The log file
-(``logs/daily_<UTC time>.log``) has every line of the run with a timestamp.
+(``logs/daily_<UTC time>.log``, or under ``$DVD_LOG_DIR``) has every line of
+the run with a timestamp.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 import time
 import typing as t
@@ -34,6 +36,8 @@ from ingest.lock import pipeline_lock
 from ingest.paths import LOG_DIR, export_warehouse_path
 
 logger = logging.getLogger(__name__)
+
+LOG_DIR_ENV = "DVD_LOG_DIR"  # where the per-run log files go (default: <project>/logs)
 
 
 @dataclass
@@ -60,25 +64,27 @@ def run_daily(
     gateway: str | None = None,
     via: str | None = None,
     log_dir: Path | None = None,
+    execution_time: str | None = None,
 ) -> DailyResult:
     """One daily run. Returns the result; raises :class:`PipelineError` on any failure.
 
     The summary line is printed (and logged) whatever the outcome;
     the lock is taken before the log file is opened, so a run refused by the
-    lock leaves no log behind and changes nothing.
+    lock leaves no log behind and changes nothing. ``execution_time`` is
+    SQLMesh's (default: now): which intervals are due is decided by it.
     """
     export_warehouse_path()
     started = time.monotonic()
     result = DailyResult()
     with pipeline_lock(purpose="dvdrental daily"):
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        log_dir = log_dir or LOG_DIR
+        log_dir = log_dir or Path(os.environ.get(LOG_DIR_ENV) or LOG_DIR)
         log_dir.mkdir(parents=True, exist_ok=True)
         result.log_file = log_dir / f"daily_{stamp}.log"
         with _RunLog(result.log_file) as log:
             log.line(f"daily run started (gateway: {gateway or 'default'}, log: {result.log_file})")
             try:
-                _steps(result, gateway, via, log)
+                _steps(result, gateway, via, execution_time, log)
                 result.ok = True
             except PipelineError as error:
                 log.line(f"error: {error}")
@@ -92,7 +98,9 @@ def run_daily(
     return result
 
 
-def _steps(result: DailyResult, gateway: str | None, via: str | None, log: "_RunLog") -> None:
+def _steps(
+    result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: "_RunLog"
+) -> None:
     from ingest.commands.load import ingest_via, run_ingest
     from ingest.transform import PROD, context, plan_prod, run_prod
 
@@ -107,7 +115,10 @@ def _steps(result: DailyResult, gateway: str | None, via: str | None, log: "_Run
         log.line("prod has never been planned: planning it first (builds every model)")
         plan_prod(gateway, ctx=ctx)
         result.planned_first = True
-    run_prod(gateway, ctx=ctx)
+    models_before = len(result.models_run)
+    run_prod(gateway, ctx=ctx, execution_time=execution_time)
+    if len(result.models_run) == models_before:
+        log.line("nothing was due: every model's intervals up to now are done (crons are @daily/@monthly)")
     if counter.failed_models:
         raise TransformError(f"audits failed on {', '.join(sorted(counter.failed_models))}; see the log above.")
 
@@ -168,6 +179,12 @@ class _RunLog:
         self._handler = logging.StreamHandler(_Timestamped(self._file))
         self._handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
+        # The terminal (and a cron mail) gets SQLMesh's warnings only; the log file gets its
+        # INFO lines too (every SQL statement it ran), for when something needs explaining.
+        self._quiet = _QuietSqlmesh()
+        self._terminal_handlers = list(root.handlers)
+        for handler in self._terminal_handlers:
+            handler.addFilter(self._quiet)
         root.addHandler(self._handler)
         if root.level > logging.INFO or root.level == logging.NOTSET:
             root.setLevel(logging.INFO)
@@ -187,8 +204,15 @@ class _RunLog:
             sys.stdout, sys.stderr = self._saved
         if self._handler:
             logging.getLogger().removeHandler(self._handler)
+        for handler in getattr(self, "_terminal_handlers", []):
+            handler.removeFilter(self._quiet)
         if self._file:
             self._file.close()
+
+
+class _QuietSqlmesh(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(("sqlmesh", "web."))
 
 
 class _Timestamped(io.TextIOBase):

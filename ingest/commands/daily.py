@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="how to ingest (default: $DVD_INGEST_VIA, else direct)",
     )
+    parser.add_argument(
+        "--execution-time",
+        default=None,
+        metavar="TIME",
+        help="SQLMesh's execution time, deciding which intervals are due (default: now), e.g. '2026-01-02 01:00'",
+    )
     parser.set_defaults(handler=_daily)
 
 
@@ -35,5 +41,5 @@ def _daily(args: argparse.Namespace) -> int:
     if args.gateway and args.gateway != "local":
         # config.yaml only renders the databricks/spark gateways when asked for.
         os.environ.setdefault("SQLMESH_GATEWAY", args.gateway)
-    run_daily(gateway=args.gateway, via=args.via)
+    run_daily(gateway=args.gateway, via=args.via, execution_time=args.execution_time)
     return 0
