@@ -35,8 +35,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/dvdrental source start
-	$(BIN)/dvdrental ingest
+	$(BIN)/dvdrental demo
 
 unit-test: install
 	$(BIN)/sqlmesh test

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Modules that define subcommands, in the order `dvdrental --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "ingest.commands.demo",
     "ingest.commands.source",
     "ingest.commands.load",
     "ingest.commands.airbyte",
@@ -45,10 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Our own progress at INFO; libraries (SQLMesh, httpx) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ingest").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except PipelineError as error:
