@@ -56,6 +56,15 @@ def build_warehouse(dsn: str, path: Path) -> Path:
     return path
 
 
+def copy_warehouse(built: Path, target: Path) -> Path:
+    """A private copy of a built warehouse (data and SQLMesh state live in the one file)."""
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built, target)
+    return target
+
+
 def query(path: Path, sql: str) -> list[tuple]:
     """Read the warehouse with a short-lived read-only connection."""
     with duckdb.connect(str(path), read_only=True) as con:
