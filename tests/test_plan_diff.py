@@ -1,0 +1,88 @@
+"""`dvdrental plan-diff` on a scratch copy of the project: what a model change does against prod.
+
+Prod is built from the committed models (copied to a scratch project, on a scratch
+warehouse); then one silver model is changed in the copy and the report must name it as
+directly modified and the gold models below it as indirectly modified, with a table diff
+showing the changed values. Prod is not touched by the report.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.bronze import load_bronze
+from ingest.paths import PROJECT_ROOT
+from ingest.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
+from ingest.transform import context, plan_prod
+from tests.conftest import query_warehouse
+
+PROJECT_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    (target / "tests").mkdir()
+    for unit_test in (PROJECT_ROOT / "tests").glob("*.yaml"):
+        shutil.copy2(unit_test, target / "tests" / unit_test.name)
+    return target
+
+
+@pytest.fixture
+def scratch_prod(tmp_path: Path, warehouse: Path, pristine_dsn: str) -> Path:
+    """A scratch project whose prod is built, on a scratch warehouse loaded from the sample."""
+    project = copy_project(tmp_path / "project")
+    load_bronze(pristine_dsn, warehouse, progress=False)
+    ctx = context(paths=[str(project)])
+    try:
+        plan_prod(ctx=ctx)
+    finally:
+        ctx.close()
+    return project
+
+
+def test_model_change_is_reported_direct_and_indirect(scratch_prod: Path, tmp_path: Path, warehouse: Path) -> None:
+    unchanged_path, unchanged = write_plan_diff(tmp_path / "unchanged.md", paths=[scratch_prod])
+    assert not unchanged.has_changes
+    assert NO_CHANGES in unchanged_path.read_text()
+
+    model = scratch_prod / "models" / "silver" / "dvd_country.sql"
+    sql = model.read_text()
+    assert "  country, -- Country name." in sql
+    model.write_text(sql.replace("  country, -- Country name.", "  UPPER(country) AS country, -- Country name."))
+
+    path, report = write_plan_diff(tmp_path / "plan-diff.md", paths=[scratch_prod])
+    text = path.read_text()
+
+    assert report.named("directly modified") == ["silver.dvd_country"]
+    indirect = set(report.named("indirectly modified"))
+    assert {"gold.dim_address", "gold.fact_rental", "gold.report_rentals"} <= indirect
+    assert all(name.startswith("gold.") for name in indirect)
+    direct = next(c for c in report.changes if c.name == "silver.dvd_country")
+    assert direct.category == "breaking"
+    assert "| `silver.dvd_country` | directly modified | breaking |" in text
+    assert "| `gold.report_rentals` | indirectly modified |" in text
+    assert "+  UPPER(country) AS country," in text  # the change itself
+    assert "## Models needing backfill" in text and "`silver.dvd_country`" in text.split("## Models needing backfill")[1]
+
+    # The table diff of the one big table shows the new values next to prod's.
+    diff = next(d for d in report.table_diffs if d.model == "gold.report_rentals")
+    assert diff.source_rows == diff.target_rows == diff.joined_rows == 16044
+    assert diff.full_match_rows < diff.joined_rows
+    assert diff.sample_columns[:3] == ("s__rental_id", "s__country", "t__country")
+    assert all(target == source.upper() for _, source, target in diff.sample_rows)
+    assert "### `gold.report_rentals`" in text
+
+    # Prod is untouched and the throwaway environment is gone.
+    countries = query_warehouse(warehouse, "SELECT count(*) FROM gold.report_rentals WHERE country = upper(country)")
+    assert countries[0][0] < 16044
+    schemas = {row[0] for row in query_warehouse(warehouse, "SELECT schema_name FROM information_schema.schemata")}
+    assert not any(DIFF_ENV in schema for schema in schemas), schemas
