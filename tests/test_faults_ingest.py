@@ -26,8 +26,7 @@ from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.test_bronze_load import _spawn_load, _wait_for_copy_of, bronze_state
 
-KILL_POINTS = 24
-SCAN_DELAY = 0.12  # seconds each scan of a slowed table waits before its first row
+SCAN_DELAY = 0.08  # seconds each scan of a slowed table waits before its first row
 
 
 def _slow_every_table(dsn: str) -> None:
@@ -46,38 +45,59 @@ def _consistent(state: dict[str, tuple[int, int, int]]) -> bool:
     return len(generations) == 1 and len(state) == len(SOURCE_TABLES)
 
 
+def _kill_points() -> list[tuple[str, str | None]]:
+    """(label, SQL the loader must be running in the source when it is killed).
+
+    None means "as soon as the process exists" (before the first table). For each
+    table there are two points: while its row count runs (the gap after the
+    previous table) and while its rows are copied (mid-table).
+    """
+    points: list[tuple[str, str | None]] = [("before the first table", None)]
+    for table in SOURCE_TABLES:
+        points.append((f"before {table.name} (counting)", f'COPY (SELECT NULL FROM "public"."{table.name}"%'))
+        points.append((f"mid-{table.name} (copying)", f'COPY (SELECT "%FROM "public"."{table.name}"%'))
+    return points
+
+
+def _kill_when_running(proc: subprocess.Popen, dsn: str, pattern: str | None, timeout: float = 120.0) -> bool:
+    """SIGKILL ``proc`` once the source runs a query like ``pattern``; False if it ended first."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while pattern is not None and time.monotonic() < deadline and proc.poll() is None:
+            active = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE %s",
+                (pattern,),
+            ).fetchone()[0]
+            if active:
+                break
+            time.sleep(0.005)
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    return True
+
+
 def test_sigkill_at_many_points_never_loses_the_previous_generation(source_db: str, warehouse: Path) -> None:
     load_bronze(source_db, warehouse, progress=False)
     _slow_every_table(source_db)
-
-    started = time.monotonic()
-    full = _spawn_load(source_db, warehouse)
-    assert full.wait(timeout=120) == 0, full.stderr.read()
-    full_seconds = time.monotonic() - started
     before = bronze_state(warehouse)
-    assert _consistent(before)
+    points = _kill_points()
+    assert len(points) >= 20
 
-    mid_load_kills = 0
-    for point in range(KILL_POINTS):
-        # from "still starting up" to "about to commit"
-        delay = full_seconds * (point + 0.5) / KILL_POINTS
+    for label, pattern in points:
         proc = _spawn_load(source_db, warehouse)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        state = bronze_state(warehouse)
-        assert _consistent(state), f"kill {point} at {delay:.2f}s left mixed generations: {state}"
-        if state == before:
-            mid_load_kills += 1
-        else:  # the kill came after COMMIT: a complete, newer generation is just as good
-            assert state["rental"][2] == before["rental"][2] + 1, f"kill {point}: {state}"
-            assert {t: rows for t, (rows, _, _) in state.items()} == {t: rows for t, (rows, _, _) in before.items()}
-            before = state
-    assert mid_load_kills >= 20, f"only {mid_load_kills} kills landed inside a load"
+        killed = _kill_when_running(proc, source_db, pattern)
+        assert killed, f"the load ended before the kill point '{label}': {proc.stderr.read()}"
+        state = bronze_state(warehouse)  # also proves the file opens cleanly after the kill
+        assert state == before, f"killed {label}: bronze changed"
 
     recovered = load_bronze(source_db, warehouse, progress=False)
     assert recovered.generation_id == before["rental"][2] + 1
-    assert _consistent(bronze_state(warehouse))
+    after = bronze_state(warehouse)
+    assert _consistent(after)
+    assert {t: rows for t, (rows, _, _) in after.items()} == {t: rows for t, (rows, _, _) in before.items()}
 
 
 def test_connection_dropped_mid_load(source_db: str, warehouse: Path) -> None:
