@@ -1,0 +1,88 @@
+"""``dvdrental doctor [--gateway NAME]``: is this machine ready to run SQLMesh on a gateway?
+
+Prints, for the chosen gateway of config.yaml: which settings are present (``set`` or
+``missing``, never a value), whether the drivers import, and whether the connections
+answer (each tried once, with a short timeout). Exit codes: 0 ready; 2 a setting or a
+driver is missing; 4 a connection does not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ingest import gateways, settings
+
+EXIT_MISSING = 2
+EXIT_UNREACHABLE = 4
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check a SQLMesh gateway's settings, drivers and connections (never prints secrets)",
+    )
+    parser.add_argument(
+        "--gateway",
+        choices=tuple(gateways.GATEWAYS),
+        default=None,
+        help="the gateway to check (default: $SQLMESH_GATEWAY, else local)",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per connection attempt (default 10)")
+    parser.add_argument("--no-connect", action="store_true", help="check settings and drivers only")
+    parser.set_defaults(handler=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    name = args.gateway or settings.optional("SQLMESH_GATEWAY") or gateways.LOCAL
+    gw = gateways.gateway(name)
+    print(f"gateway {gw.name}: {gw.description}")
+
+    print("settings")
+    width = max(len(s.name) for s in gw.all_settings())
+    for setting in gw.settings:
+        print(_setting_line(setting, width))
+    if gw.auth_choices:
+        print("  authentication: one of")
+        for group in gw.auth_choices:
+            for setting in group:
+                print(_setting_line(setting, width, indent="    "))
+    missing = gateways.missing_settings(name)
+
+    print("drivers")
+    statuses = [gateways.check_driver(d) for d in gateways.drivers_for(name)]
+    if name == gateways.SPARK:
+        statuses.append(gateways.check_java())
+    for status in statuses:
+        label = f"{status.driver.package} ({status.driver.purpose})"
+        print(f"  {'ok     ' if status.ok else 'MISSING'}  {label}: {status.detail}")
+    broken_drivers = [s.driver.package for s in statuses if not s.ok]
+
+    unreachable: list[str] = []
+    if not args.no_connect:
+        print("connections")
+        for probe in gateways.probe_connections(name, timeout=args.timeout):
+            print(f"  {'ok     ' if probe.ok else 'FAILED '}  {probe.target}: {probe.detail}")
+            if not probe.ok:
+                unreachable.append(probe.target)
+
+    if missing or broken_drivers:
+        problems = [f"missing setting {m}" for m in missing] + [f"driver {d} not importable" for d in broken_drivers]
+        print(f"not ready: {'; '.join(problems)}")
+        return EXIT_MISSING
+    if unreachable:
+        print(f"not ready: no answer from {', '.join(unreachable)}")
+        return EXIT_UNREACHABLE
+    print(f"ready: sqlmesh --gateway {name} plan" if name != gateways.LOCAL else "ready: sqlmesh plan")
+    return 0
+
+
+def _setting_line(setting: gateways.Setting, width: int, indent: str = "  ") -> str:
+    value = settings.optional(setting.name)
+    if value is not None:
+        state = "set"
+    elif setting.default is not None:
+        state = f"default ({setting.default})" if setting.default else "optional"
+    else:
+        state = "missing"
+    # Only the state is printed, never the value (not even for settings that are not secret).
+    return f"{indent}{setting.name:<{width}}  {state:<28}  {setting.purpose}"
