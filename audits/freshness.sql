@@ -14,7 +14,7 @@ WITH newest AS (
   FROM @source
 )
 SELECT
-  '@source' AS bronze_table,
+  @name_of(@source) AS bronze_table,
   newest_extracted_at,
   TIMESTAMPDIFF(MINUTE, newest_extracted_at, CURRENT_TIMESTAMP()) / 60.0 AS age_hours,
   @VAR('freshness_max_age_hours', 26) AS max_age_hours

@@ -78,9 +78,10 @@ def plan_prod(gateway: str | None = None, ctx: "Context | None" = None, skip_tes
     owned = ctx is None
     ctx = ctx or context(gateway)
     try:
-        ctx.plan(PROD, auto_apply=True, no_prompts=True, skip_tests=skip_tests)
+        with _failed_models(ctx) as failures:
+            ctx.plan(PROD, auto_apply=True, no_prompts=True, skip_tests=skip_tests)
     except Exception as error:  # SQLMesh raises several types; all mean "prod unchanged"
-        raise TransformError(_describe_failure("sqlmesh plan prod", error, ctx)) from error
+        raise TransformError(_describe_failure("sqlmesh plan prod", [error, *failures], ctx)) from error
     finally:
         if owned:
             release(ctx)
@@ -99,20 +100,44 @@ def run_prod(
     owned = ctx is None
     ctx = ctx or context(gateway)
     try:
-        status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
+        with _failed_models(ctx) as failures:
+            status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
+        if status.is_failure:
+            raise TransformError(_describe_failure("sqlmesh run prod", failures, ctx))
+    except TransformError:
+        raise
     except Exception as error:
-        raise TransformError(_describe_failure("sqlmesh run prod", error, ctx)) from error
+        raise TransformError(_describe_failure("sqlmesh run prod", [error, *failures], ctx)) from error
     finally:
         if owned:
             release(ctx)
-    if getattr(status, "is_failure", False):
-        raise TransformError("sqlmesh run prod failed: see the SQLMesh output above; prod views are unchanged.")
     return status  # sqlmesh CompletionStatus: SUCCESS or NOTHING_TO_DO
 
 
-def _describe_failure(what: str, error: BaseException, ctx: "Context") -> str:
-    message = f"{what} failed: {_first_line(error)}"
-    for audit_error in _audit_errors(error):
+@contextlib.contextmanager
+def _failed_models(ctx: "Context") -> t.Iterator[list]:
+    """Collect the errors SQLMesh reports for failed models (it logs them, a run does not raise)."""
+    failures: list = []
+    console = ctx.console
+    original = console.log_failed_models
+
+    def log_failed_models(errors: list) -> None:
+        failures.extend(errors)
+        original(errors)
+
+    console.log_failed_models = log_failed_models  # type: ignore[method-assign]
+    try:
+        yield failures
+    finally:
+        console.log_failed_models = original  # type: ignore[method-assign]
+
+
+def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:
+    if not errors:
+        return f"{what} failed: see the SQLMesh output above. Prod views are unchanged."
+    message = f"{what} failed: " + "; ".join(dict.fromkeys(_first_line(e) for e in errors))
+    audit_errors = [a for e in errors for a in _audit_errors(e)]
+    for audit_error in dict.fromkeys(audit_errors):
         message += f"\n  audit {audit_error.audit_name} on {audit_error.model_name}: {audit_error}"
         try:
             rows = ctx.engine_adapter.fetchall(audit_error.query.limit(_AUDIT_ROWS_SHOWN))

@@ -80,3 +80,12 @@ def _engine_dialect(evaluator: MacroEvaluator) -> str:
         return evaluator.engine_adapter.dialect
     except Exception:  # no adapter available (e.g. rendering without a connection)
         return evaluator.dialect or "databricks"
+
+
+@macro()
+def name_of(evaluator: MacroEvaluator, relation: exp.Expr) -> exp.Expr:
+    """A relation's name as a string literal, for messages (``'@x'`` is not interpolated).
+
+    Used by audits/freshness.sql so a failing row says which bronze table is stale.
+    """
+    return exp.Literal.string(relation.sql(dialect=evaluator.dialect or "databricks"))

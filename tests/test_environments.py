@@ -107,3 +107,18 @@ def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_
     dev_columns = {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold__dev' AND table_name = 'report_rentals'")}
     assert "rental_hour" not in prod_columns and "rental_hour" in dev_columns
     assert query(warehouse, "SELECT COUNT(*) FROM gold__dev.report_rentals") == [(16044,)]
+
+
+def test_stale_bronze_fails_the_freshness_audit_naming_table_and_age(built: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    from ingest.errors import TransformError
+
+    warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
+    with duckdb.connect(str(warehouse)) as con:  # the last extract of rental was three days ago
+        con.execute("UPDATE bronze.raw_dvd_rental SET _airbyte_extracted_at = _airbyte_extracted_at - INTERVAL 72 HOUR")
+    with sqlmesh_context(warehouse) as ctx, pytest.raises(TransformError) as failure:
+        transform.run_prod(ctx=ctx, execution_time=tomorrow())
+    message = str(failure.value)
+    assert "bronze_is_fresh" in message and "raw_dvd_rental" in message
+    assert "72." in message or "71." in message  # the age in hours is printed with the failing row
