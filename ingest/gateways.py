@@ -170,7 +170,7 @@ def check_driver(driver: Driver) -> DriverStatus:
 
 
 def check_java() -> DriverStatus:
-    java = Driver("java", "openjdk-17-jre-headless", "the JVM pyspark starts")
+    java = Driver("java", "java", "the JVM pyspark starts; Debian: openjdk-17-jre-headless")
     path = shutil.which("java")
     if not path:
         return DriverStatus(java, False, "no `java` on PATH (apt-get install openjdk-17-jre-headless)")

@@ -72,7 +72,9 @@ def _doctor(args: argparse.Namespace) -> int:
     if unreachable:
         print(f"not ready: no answer from {', '.join(unreachable)}")
         return EXIT_UNREACHABLE
-    print(f"ready: sqlmesh --gateway {name} plan" if name != gateways.LOCAL else "ready: sqlmesh plan")
+    # SQLMESH_GATEWAY (not only --gateway) makes config.yaml render the gateway even
+    # when none of its own variables would (e.g. spark without DVD_SPARK_DIR).
+    print(f"ready: SQLMESH_GATEWAY={name} sqlmesh plan" if name != gateways.LOCAL else "ready: sqlmesh plan")
     return 0
 
 

@@ -1,0 +1,131 @@
+"""`dvdrental doctor`: settings reported as set/missing (never their values), drivers, connections."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from ingest import gateways
+from ingest.cli import main
+
+# Distinctive fake values: none of them may ever appear in doctor's output.
+FAKE_DATABRICKS = {
+    "DATABRICKS_SERVER_HOSTNAME": "fake-workspace-7f3a9c.invalid",
+    "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/fakewarehouse7f3a9c",
+    "DATABRICKS_CATALOG": "fake_catalog_7f3a9c",
+    "DATABRICKS_TOKEN": "dapi-fake-token-7f3a9c",
+    "SQLMESH_STATE_HOST": "127.0.0.1",
+    "SQLMESH_STATE_PORT": "65531",
+    "SQLMESH_STATE_USER": "fake_state_user_7f3a9c",
+    "SQLMESH_STATE_PASSWORD": "fake-state-password-7f3a9c",
+    "SQLMESH_STATE_DATABASE": "fake_state_db_7f3a9c",
+}
+ALL_SETTINGS = {s.name for gw in gateways.GATEWAYS.values() for s in gw.all_settings()} | {"SQLMESH_GATEWAY"}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ALL_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def fake_databricks(clean_env: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in FAKE_DATABRICKS.items():
+        clean_env.setenv(name, value)
+    return dict(FAKE_DATABRICKS)
+
+
+def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["doctor", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def assert_no_values(output: str, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        if name == "SQLMESH_STATE_HOST":
+            continue  # 127.0.0.1 is not distinctive enough to look for
+        assert value not in output, f"doctor printed the value of {name}"
+
+
+def setting_state(output: str, name: str) -> str:
+    line = next(line for line in output.splitlines() if line.strip().startswith(name + " "))
+    return line.split()[1]
+
+
+def test_fake_settings_are_reported_set_and_never_printed(fake_databricks, capsys) -> None:
+    code, out = doctor(capsys, "--gateway", "databricks", "--no-connect")
+    assert code == 0, out
+    for name in fake_databricks:
+        assert setting_state(out, name) == "set", out
+    assert "ready" in out
+    assert_no_values(out, fake_databricks)
+
+
+def test_unreachable_connections_exit_4_without_printing_values(fake_databricks, capsys) -> None:
+    code, out = doctor(capsys, "--gateway", "databricks", "--timeout", "5")
+    assert code == 4, out
+    assert "FAILED   Databricks SQL warehouse" in out
+    assert "FAILED   state (PostgreSQL)" in out
+    assert_no_values(out, fake_databricks)
+
+
+def test_missing_settings_are_named_and_exit_2(fake_databricks, clean_env, capsys) -> None:
+    clean_env.delenv("DATABRICKS_CATALOG")
+    clean_env.delenv("SQLMESH_STATE_PASSWORD")
+    code, out = doctor(capsys, "--gateway", "databricks")
+    assert code == 2, out
+    assert setting_state(out, "DATABRICKS_CATALOG") == "missing"
+    assert setting_state(out, "SQLMESH_STATE_PASSWORD") == "missing"
+    assert "missing setting DATABRICKS_CATALOG" in out
+    assert "missing setting SQLMESH_STATE_PASSWORD" in out
+    assert "connections: not tried" in out
+    assert_no_values(out, fake_databricks)
+
+
+def test_no_authentication_names_both_choices(fake_databricks, clean_env, capsys) -> None:
+    clean_env.delenv("DATABRICKS_TOKEN")
+    code, out = doctor(capsys, "--gateway", "databricks", "--no-connect")
+    assert code == 2
+    assert "DATABRICKS_TOKEN or DATABRICKS_CLIENT_ID+DATABRICKS_CLIENT_SECRET" in out
+
+
+def test_oauth_half_configured_names_the_missing_half(fake_databricks, clean_env, capsys) -> None:
+    clean_env.delenv("DATABRICKS_TOKEN")
+    clean_env.setenv("DATABRICKS_CLIENT_ID", "fake-client-id-7f3a9c")
+    code, out = doctor(capsys, "--gateway", "databricks", "--no-connect")
+    assert code == 2
+    assert "missing setting DATABRICKS_CLIENT_SECRET" in out
+    assert "databricks-sdk" in out  # the OAuth M2M login needs it: reported as a driver
+    assert "fake-client-id-7f3a9c" not in out
+
+
+def test_missing_driver_is_reported(fake_databricks, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "databricks.sql", None)  # makes `import databricks.sql` fail
+    code, out = doctor(capsys, "--gateway", "databricks", "--no-connect")
+    assert code == 2, out
+    assert "MISSING  databricks-sql-connector" in out
+    assert "driver databricks-sql-connector not importable" in out
+
+
+def test_local_gateway_needs_nothing(clean_env, warehouse, capsys) -> None:
+    code, out = doctor(capsys)
+    assert code == 0, out
+    assert "gateway local" in out
+    assert "does not exist yet" in out  # a fresh machine: told how to create it, not an error
+
+
+def test_spark_gateway_checks_pyspark_and_java(clean_env, capsys) -> None:
+    code, out = doctor(capsys, "--gateway", "spark", "--no-connect")
+    assert "pyspark" in out and "java" in out
+    assert code == (0 if "MISSING" not in out else 2)
+
+
+def test_doctor_defaults_to_sqlmesh_gateway(fake_databricks, clean_env, capsys) -> None:
+    clean_env.setenv("SQLMESH_GATEWAY", "databricks")
+    code, out = doctor(capsys, "--no-connect")
+    assert "gateway databricks" in out
+    assert code == 0
