@@ -23,9 +23,13 @@ WITH activity_days AS (
     MIN(activity_day) AS first_day,
     MAX(activity_day) AS last_day
   FROM activity_days
-), calendar AS (
-  SELECT CAST(EXPLODE(SEQUENCE(first_day, last_day, INTERVAL 1 DAY)) AS DATE) AS date_day
+), calendar_values AS (
+  -- A generator must stand alone in its SELECT on Spark, hence the cast one step later.
+  SELECT EXPLODE(SEQUENCE(first_day, last_day, INTERVAL 1 DAY)) AS day_value
   FROM bounds
+), calendar AS (
+  SELECT CAST(day_value AS DATE) AS date_day
+  FROM calendar_values
 )
 SELECT
   @date_key(date_day) AS date_key, -- Surrogate key yyyymmdd, e.g. 20050524.
