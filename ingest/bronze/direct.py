@@ -201,7 +201,11 @@ def _load_table(
                 *(column.duckdb_select("src") for column in columns),
             ]
         )
-        sql = f"CREATE OR REPLACE TABLE {table.bronze_fqn} AS\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
+        # The table is declared first, then filled, so _airbyte_raw_id can skip compression:
+        # random UUID text does not compress (FSST gains ~40 % of its bytes) but trying
+        # costs about a third of the loader's CPU (benchmarks/RESULTS.md, "loader profile").
+        con.execute(f"CREATE OR REPLACE TABLE {table.bronze_fqn} (\n  {_column_definitions(columns)}\n)")
+        sql = f"INSERT INTO {table.bronze_fqn}\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
         with _Progress(con, table.name, expected, show_progress):
             con.execute(sql)
         loaded = con.execute(f"SELECT count(*) FROM {table.bronze_fqn}").fetchone()[0]
@@ -218,6 +222,16 @@ def _load_table(
             f"bronze is unchanged (previous generation kept)."
         )
     return TableLoad(table.name, loaded, time.monotonic() - started)
+
+
+def _column_definitions(columns: list[SourceColumn]) -> str:
+    """The bronze table's columns: Airbyte's metadata first, then the source's, typed per layout.py."""
+    definitions = []
+    for name, _, duckdb_type in META_COLUMNS:
+        compression = " USING COMPRESSION uncompressed" if name == "_airbyte_raw_id" else ""
+        definitions.append(f'"{name}" {duckdb_type}{compression}')
+    definitions.extend(f'"{column.name}" {column.bronze_type.duckdb}' for column in columns)
+    return ",\n  ".join(definitions)
 
 
 def _is_disk_full(error: BaseException) -> bool:

@@ -22,8 +22,11 @@ from ingest.paths import LOCAL_DIR
 logger = logging.getLogger(__name__)
 
 SOURCE_ALIAS = "dvd_source"
-# Bounds the loader's memory whatever the table size (DuckDB spills beyond it).
-MEMORY_LIMIT = "384MB"
+# Bounds the loader's memory whatever the table size (DuckDB spills beyond it). The
+# process's peak RSS is about this plus 120 MB (Python, libpq, the extension): 256 MB
+# keeps a 10-million-row load under 512 MB at the same speed as 384 MB
+# (benchmarks/RESULTS.md).
+MEMORY_LIMIT = "256MB"
 
 
 def extension_file() -> Path:
