@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test unit-test clean
+.PHONY: help install system-deps demo test unit-test plan-diff clean
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
@@ -24,6 +24,14 @@ system-deps:
 	else \
 		echo "PostgreSQL server binaries are missing: install them (e.g. 'sudo apt-get install postgresql'" \
 		     "or 'brew install postgresql@16'), or set DVD_SOURCE_DSN to an existing server." >&2; exit 1; \
+	fi
+	@# Chromium for the browser tests (lineage UI, dashboard); optional: they skip without it.
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "note: no chromium: the browser tests will be skipped (install Debian's 'chromium' package)"; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
@@ -43,6 +51,11 @@ unit-test: install
 test: install
 	$(BIN)/sqlmesh test
 	$(BIN)/pytest
+
+# What the working tree's model changes do against prod: artifacts/plan-diff.md (docs/operations.md).
+# BASE=<git ref> builds that ref's prod on a scratch warehouse first (what CI does).
+plan-diff: install
+	$(BIN)/dvdrental plan-diff --print $(if $(BASE),--base-ref $(BASE))
 
 clean:
 	-$(BIN)/dvdrental source stop
