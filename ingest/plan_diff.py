@@ -315,6 +315,67 @@ def _differing_sample(diff: t.Any, sample: t.Any) -> tuple[tuple[str, ...], tupl
     return tuple(keep), tuple(tuple(row) for row in sample[keep].itertuples(index=False))
 
 
+# --- CI: prod from a git ref ---------------------------------------------------------------------
+
+BASE_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+
+
+def write_plan_diff_against_ref(
+    ref: str, path: Path | None = None, scratch: Path | None = None, via: str | None = None
+) -> tuple[Path, PlanDiffReport]:
+    """What CI runs: build ``ref``'s models as prod on a scratch warehouse, then diff the working tree.
+
+    The scratch warehouse gets its bronze from the configured source (``dvdrental ingest``'s
+    way); the real warehouse is never opened. ``scratch`` keeps the files (default: a temp dir).
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    from ingest.commands.load import run_ingest
+    from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
+    from ingest.transform import context, plan_prod
+
+    owned = scratch is None
+    scratch = Path(scratch or tempfile.mkdtemp(prefix="dvd-plan-diff-"))
+    base = scratch / "base"
+    base.mkdir(parents=True, exist_ok=True)
+    present = [
+        name
+        for name in BASE_FILES
+        if subprocess.run(
+            ["git", "cat-file", "-e", f"{ref}:{name}"], cwd=PROJECT_ROOT, capture_output=True
+        ).returncode == 0
+    ]
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "--", *present], cwd=PROJECT_ROOT, capture_output=True
+    )
+    if archive.returncode != 0:
+        raise TransformError(f"Cannot read the models at git ref {ref!r}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+
+    saved = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = str(scratch / "warehouse" / "dvdrental.duckdb")
+    try:
+        print(f"plan-diff: building prod from {ref} on a scratch warehouse ({scratch})", flush=True)
+        run_ingest(via or "direct", progress=False)
+        ctx = context(paths=[str(base)])
+        try:
+            plan_prod(ctx=ctx)
+        finally:
+            ctx.close()
+        return write_plan_diff(path)
+    finally:
+        if saved is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = saved
+        if owned:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 # --- Markdown ----------------------------------------------------------------------------------
 
 

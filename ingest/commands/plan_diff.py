@@ -14,13 +14,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gateway", default=None, help="SQLMesh gateway (default: config.yaml's)")
     parser.add_argument("--output", type=Path, default=None, help="where to write it (default: artifacts/plan-diff.md)")
     parser.add_argument("--print", dest="show", action="store_true", help="also print the report")
+    parser.add_argument(
+        "--base-ref",
+        default=None,
+        metavar="REF",
+        help="first build prod from this git ref's models on a scratch warehouse (bronze from the "
+        "configured source), then report the working tree against it: what CI runs",
+    )
     parser.set_defaults(handler=_plan_diff)
 
 
 def _plan_diff(args: argparse.Namespace) -> int:
     from ingest.plan_diff import write_plan_diff
 
-    path, report = write_plan_diff(args.output, gateway=args.gateway)
+    if args.base_ref:
+        from ingest.plan_diff import write_plan_diff_against_ref
+
+        path, report = write_plan_diff_against_ref(args.base_ref, args.output)
+    else:
+        path, report = write_plan_diff(args.output, gateway=args.gateway)
     if args.show:
         print(report.markdown)
     print(f"plan diff written: {path}")
