@@ -33,6 +33,15 @@ system-deps:
 	else \
 		echo "note: no chromium: the browser tests will be skipped (install Debian's 'chromium' package)"; \
 	fi
+	@# Java 17 for the local Spark proof of the models (tests/test_spark_gateway.py; DVD_SKIP_SPARK=1 skips it).
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Java 17 for Spark (apt-get install openjdk-17-jre-headless)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else \
+		echo "note: no java: install Java 17 (e.g. 'sudo apt-get install openjdk-17-jre-headless') for the Spark" \
+		     "test, or run it with DVD_SKIP_SPARK=1"; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
