@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest import transform
 from ingest.bronze import load_bronze
@@ -74,3 +75,14 @@ def query(path: Path, sql: str) -> list[tuple]:
 def tomorrow() -> datetime:
     """An execution time one day ahead: the next daily interval is due then."""
     return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Prod built once per session from the untouched sample (bronze load + plan from empty).
+
+    Read it, or copy it with :func:`copy_warehouse` before changing anything: the copy is a
+    complete, independent warehouse (data and SQLMesh state live in the one file). Import this
+    fixture into a test module to use it.
+    """
+    return build_warehouse(pristine_dsn, tmp_path_factory.mktemp("sample_warehouse") / "dvdrental.duckdb")

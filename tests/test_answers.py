@@ -17,7 +17,7 @@ import pytest
 
 from ingest.answers import QUESTIONS, Answer, answers_from_duckdb, compute_answers
 from ingest.cli import main
-from tests.models_fixtures import build_warehouse, warehouse_env
+from tests.models_fixtures import sample_warehouse, warehouse_env  # noqa: F401 (fixture)
 
 SOURCE_SQL = {
     "top_films": """
@@ -75,8 +75,9 @@ SOURCE_SQL = {
 
 
 @pytest.fixture(scope="module")
-def built(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_warehouse(pristine_dsn, tmp_path_factory.mktemp("answers") / "dvdrental.duckdb")
+def built(sample_warehouse: Path) -> Path:  # noqa: F811
+    """The warehouse built from the same sample the source queries read."""
+    return sample_warehouse
 
 
 @pytest.fixture(scope="module")

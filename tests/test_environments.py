@@ -19,15 +19,17 @@ import pytest
 from ingest import transform
 from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
-from tests.models_fixtures import PROJECT_PARTS, build_warehouse, copy_warehouse, query, sqlmesh_context, tomorrow
+from tests.models_fixtures import PROJECT_PARTS, copy_warehouse, query, sqlmesh_context, tomorrow
+from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
 
 GOLD = ("dim_date", "dim_film", "dim_address", "dim_customer", "fact_rental", "fact_rental_monthly", "report_rentals")
 DAY_MS = 86_400_000
 
 
 @pytest.fixture(scope="module")
-def built(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_warehouse(pristine_dsn, tmp_path_factory.mktemp("env") / "dvdrental.duckdb")
+def built(sample_warehouse: Path) -> Path:  # noqa: F811
+    """Prod planned from an empty warehouse (shared; tests that change it work on a copy)."""
+    return sample_warehouse
 
 
 def _prod_interval_ends(ctx) -> dict[str, int]:

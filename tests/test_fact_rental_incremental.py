@@ -20,12 +20,13 @@ import pytest
 from ingest import transform
 from ingest.bronze import load_bronze
 from tests.models_fixtures import build_warehouse, copy_warehouse, query, sqlmesh_context, tomorrow
+from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
 
 @pytest.fixture(scope="module")
-def built_from_sample(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_from_sample(sample_warehouse: Path) -> Path:  # noqa: F811
     """Prod built once from the sample. Each test copies it: the private source copies start
     identical to the sample, so the copy is what a first build on them would give."""
-    return build_warehouse(pristine_dsn, tmp_path_factory.mktemp("built") / "dvdrental.duckdb")
+    return sample_warehouse
 
 
 FACT_COLUMNS_SQL = "SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental ORDER BY rental_id"
