@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test unit-test plan-diff clean
+.PHONY: help install system-deps demo test unit-test plan-diff clean bench
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
 	@echo "make test   - run every test (SQLMesh unit tests, then pytest against a real PostgreSQL)"
 	@echo "make clean  - stop the local source and delete local state (.venv kept)"
+	@echo "make bench  - performance benchmarks at x1..x600 (minutes; benchmarks/RESULTS.md)"
 
 # PostgreSQL server binaries are the one system dependency the core needs. Installed from
 # Debian's packages when we are root and they are missing; otherwise we say what to install.
@@ -69,3 +70,12 @@ plan-diff: install
 clean:
 	-$(BIN)/dvdrental source stop
 	rm -rf .local warehouse logs artifacts
+
+# Benchmarks (minutes, not part of `make test`): scaled sources are built once and reused;
+# tables print here and in benchmarks/results/*-latest.md, JSON lines in benchmarks/results/.
+bench: install
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/dvdrental source start
+	@mkdir -p benchmarks/results
+	set -o pipefail; $(BIN)/python benchmarks/bench_ingest.py | tee benchmarks/results/ingest-latest.md
+	set -o pipefail; $(BIN)/python benchmarks/bench_build.py | tee benchmarks/results/build-latest.md

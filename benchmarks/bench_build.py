@@ -1,0 +1,279 @@
+"""Build benchmark: `sqlmesh plan` from empty vs the same model SQL run directly in DuckDB; daily run; test/no-op plan.
+
+Needs the SQLMesh models (models/) and, per scale factor, a warehouse holding bronze: it reuses
+``$DVD_BENCH_DIR/ingest-x{N}/full.duckdb`` written by bench_ingest.py, else loads one.
+
+* **build** (each factor, each run): a copy of the bronze-only warehouse, then
+  ``sqlmesh plan --auto-apply --no-prompts --skip-tests`` (from empty: no state, no tables) in a
+  subprocess; against it, every model's SQL rendered once by SQLMesh (``Context.render``, the same
+  text ``sqlmesh render`` prints) and executed as ``CREATE TABLE ... AS`` in dependency order, in a
+  subprocess on another copy. SQLMesh's time includes its project load, state, audits and view swaps:
+  that is the overhead measured. Gold row counts of both must be equal.
+* **daily** (the largest factor): one new day of rentals lands in a copy of the source
+  (``append_day``), bronze is reloaded (full refresh, as Airbyte does), then the transform part,
+  ``sqlmesh run`` with tomorrow's execution time, is timed against the full build; its gold must
+  equal a full rebuild from the same bronze (every column not starting with ``_``).
+* **test / no-change plan**: ``sqlmesh test`` and a ``sqlmesh plan`` with nothing to do (on the
+  built warehouse of the smallest factor ≥ 10), 3 runs each.
+
+Prints Markdown tables and appends JSON lines to benchmarks/results/build.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    BIN, PYTHON, ROOT, WORK_DIR, Series, factors_arg, fresh_file, machine, measure, record, source_dsn, table,
+)
+
+LOAD_ONE = str(ROOT / "benchmarks" / "load_one.py")
+SQLMESH = str(BIN / "sqlmesh")
+ENV = {"SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "true"}
+GOLD_PREFIX = "gold."
+
+
+def models_present() -> bool:
+    return any((ROOT / "models" / "gold").glob("*.sql")) and any((ROOT / "models" / "silver").glob("*.sql"))
+
+
+def bronze_warehouse(factor: int) -> Path:
+    """A warehouse holding only bronze for ×factor (reused from bench_ingest when there)."""
+    reused = WORK_DIR / f"ingest-x{factor}" / "full.duckdb"
+    if reused.exists() and not Path(str(reused) + ".wal").exists():
+        return reused
+    target = fresh_file(WORK_DIR / f"build-x{factor}" / "bronze.duckdb")
+    measure([PYTHON, LOAD_ONE, "direct", source_dsn(factor), str(target), ""])
+    return target
+
+
+def copy_of(base: Path, name: str, factor: int) -> Path:
+    target = fresh_file(WORK_DIR / f"build-x{factor}" / f"{name}.duckdb")
+    shutil.copyfile(base, target)
+    return target
+
+
+def render_script(out: Path) -> list[str]:
+    """Every model's SQL, rendered by SQLMesh in DAG order, as DuckDB CREATE TABLE statements."""
+    import os
+
+    from sqlglot import exp
+
+    os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
+    os.environ["DVD_WAREHOUSE_PATH"] = str(fresh_file(WORK_DIR / "render" / "render.duckdb"))
+    from sqlmesh import Context
+
+    ctx = Context(paths=[str(ROOT)])
+    by_fqn = {model.fqn: model for model in ctx.models.values()}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    statements, gold = [], []
+    schemas = set()
+    for fqn in ctx.dag:
+        model = by_fqn.get(fqn)
+        if model is None or model.kind.is_external or model.kind.is_symbolic:
+            continue
+        query = ctx.render(model.name, start="2005-05-24", end=now, execution_time=now)
+        for tbl in query.find_all(exp.Table):
+            tbl.set("catalog", None)
+        query = query.transform(_duckdb_from_json)
+        target = exp.to_table(model.name)
+        schemas.add(target.db)
+        statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} AS {query.sql(dialect='duckdb')}")
+        if model.name.startswith(GOLD_PREFIX):
+            gold.append(model.name)
+    script = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in sorted(schemas)] + statements
+    out.write_text(json.dumps(script))
+    return gold
+
+
+def _duckdb_from_json(node):
+    """macros/airbyte.py picks DuckDB's from_json form only when it sees the engine; rendering outside
+    a plan gets the Databricks form, so it is swapped here the same way the macro would."""
+    from sqlglot import exp
+
+    if (
+        isinstance(node, exp.Cast)
+        and isinstance(node.this, exp.Anonymous)
+        and node.this.name.upper() == "FROM_JSON"
+        and len(node.this.expressions) == 2
+        and node.this.expressions[1].name == "ARRAY<STRING>"
+    ):
+        return exp.Anonymous(this="from_json", expressions=[node.this.expressions[0].copy(), exp.Literal.string('["VARCHAR"]')])
+    return node
+
+
+DIRECT_RUNNER = """
+import duckdb, json, sys
+con = duckdb.connect(sys.argv[1])
+for statement in json.load(open(sys.argv[2])):
+    con.execute(statement)
+con.close()
+"""
+
+
+def gold_counts(path: Path, gold: list[str]) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in gold}
+
+
+def gold_equal(a: Path, b: Path, gold: list[str]) -> dict[str, int]:
+    """Rows differing (both directions, business columns only) per gold table."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    diffs = {}
+    for name in gold:
+        schema, tbl = name.split(".")
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND schema_name = ? "
+                "AND table_name = ? AND NOT starts_with(column_name, '_') ORDER BY column_index",
+                [schema, tbl],
+            ).fetchall()
+        ]
+        if not cols:  # a view onto a physical table: ask the view
+            cols = [r[0] for r in con.execute(f"DESCRIBE a.{name}").fetchall() if not r[0].startswith("_")]
+        select = ", ".join(f'"{c}"' for c in cols)
+        diffs[name] = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT {select} FROM a.{name} EXCEPT ALL SELECT {select} FROM b.{name})) + "
+            f"(SELECT count(*) FROM (SELECT {select} FROM b.{name} EXCEPT ALL SELECT {select} FROM a.{name}))"
+        ).fetchone()[0]
+    con.close()
+    return diffs
+
+
+def sqlmesh(args: list[str], warehouse: Path, check: bool = True):
+    return measure([SQLMESH, *args], env={**ENV, "DVD_WAREHOUSE_PATH": str(warehouse)}, check=check)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--factors", type=factors_arg, default=[1, 10, 100, 600])
+    parser.add_argument("--overhead-factors", type=factors_arg, default=[100, 600], help="factors in the overhead target")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--daily-factor", type=int, default=600, help="0: skip the daily run")
+    args = parser.parse_args(argv)
+    if not models_present():
+        print("build benchmark skipped: no SQLMesh models under models/silver and models/gold yet")
+        return {}
+
+    script = WORK_DIR / "render" / "models.json"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    gold = render_script(script)
+    runner = WORK_DIR / "render" / "run_direct.py"
+    runner.write_text(DIRECT_RUNNER)
+
+    build_rows, summary = [], {}
+    built: dict[int, Path] = {}
+    for factor in args.factors:
+        base = bronze_warehouse(factor)
+        plan_s, plan_rss, direct_s, direct_rss, ratio = Series(), Series(), Series(), Series(), Series()
+        for run in range(args.runs):
+            wh = copy_of(base, "plan_wh", factor)
+            plan = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
+            direct_wh = copy_of(base, "direct_wh", factor)
+            direct = measure([PYTHON, str(runner), str(direct_wh), str(script)])
+            counts_plan, counts_direct = gold_counts(wh, gold), gold_counts(direct_wh, gold)
+            assert counts_plan == counts_direct, (counts_plan, counts_direct)
+            plan_s.add(plan.wall)
+            plan_rss.add(plan.rss_mb)
+            direct_s.add(direct.wall)
+            direct_rss.add(direct.rss_mb)
+            ratio.add(plan.wall / direct.wall)
+            record("build", {"factor": factor, "run": run, "plan_s": plan.wall, "plan_rss_mb": plan.rss_mb,
+                             "direct_s": direct.wall, "direct_rss_mb": direct.rss_mb, "gold_rows": counts_plan})
+            print(f"  x{factor} run {run + 1}: sqlmesh plan {plan.wall:.1f}s, direct SQL {direct.wall:.1f}s "
+                  f"(overhead {plan.wall / direct.wall:.2f}x)", flush=True)
+            direct_wh.unlink()
+        built[factor] = wh
+        rental_rows = gold_counts(wh, ["gold.fact_rental"])["gold.fact_rental"]
+        build_rows.append([f"×{factor}", f"{rental_rows:,}", plan_s.fmt(".1f"), direct_s.fmt(".1f"), ratio.fmt(".2f"),
+                           f"{plan_s.median / rental_rows * 1e6:.2f}", plan_rss.fmt(".0f")])
+        summary[factor] = {"plan_s": plan_s.median, "direct_s": direct_s.median, "overhead": ratio.median}
+
+    print(f"\n### Build from empty: `sqlmesh plan` vs the rendered model SQL run directly in DuckDB, {args.runs} runs\n")
+    print(table(["scale", "fact_rental rows", "sqlmesh plan s", "direct SQL s", "overhead", "µs per rental (plan)",
+                 "plan peak RSS MB"], build_rows))
+
+    # sqlmesh test and a no-change plan
+    small = min((f for f in built if f >= 10), default=min(built))
+    test_s, noop_s = Series(), Series()
+    for _ in range(3):
+        test = measure([SQLMESH, "test"], env={**ENV, "DVD_WAREHOUSE_PATH": str(built[small])})
+        test_s.add(test.wall)
+        noop = sqlmesh(["plan", "--no-prompts", "--skip-tests"], built[small])
+        assert "No changes to plan" in noop.stdout or "no changes" in noop.stdout.lower(), noop.stdout[-500:]
+        noop_s.add(noop.wall)
+    record("build_quick", {"test_s": test_s.values, "noop_plan_s": noop_s.values, "factor": small})
+    print("\n### `sqlmesh test` and a no-change `sqlmesh plan` (3 runs)\n")
+    print(table(["command", "seconds", "target"], [["sqlmesh test", test_s.fmt(".1f"), "≤ 10 s"],
+                                                   [f"sqlmesh plan, no change (×{small})", noop_s.fmt(".1f"), "≤ 5 s"]]))
+    summary["test_s"], summary["noop_plan_s"] = test_s.median, noop_s.median
+
+    if args.daily_factor and args.daily_factor in built:
+        summary["daily"] = daily(args.daily_factor, built[args.daily_factor], summary[args.daily_factor]["plan_s"], gold)
+    m = machine()
+    print(f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}")
+    return summary
+
+
+def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dict:
+    import psycopg
+
+    from ingest.source.scale import append_day, with_database
+
+    base_dsn = source_dsn(factor)
+    name = f"dvdrental_x{factor}_daily"
+    admin = with_database(base_dsn, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{psycopg.conninfo.conninfo_to_dict(base_dsn)["dbname"]}"')
+    dsn = with_database(base_dsn, name)
+    rentals, payments, day = append_day(dsn)
+    wh = built
+    ingest = measure([PYTHON, LOAD_ONE, "direct", dsn, str(wh), ""])
+    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
+    run = sqlmesh(["run", "--execution-time", tomorrow], wh)
+    rebuilt = copy_of(wh, "rebuild_wh", factor)
+    # a full rebuild from the same bronze: drop everything but bronze (and SQLMesh's state) and plan from empty
+    import duckdb
+
+    with duckdb.connect(str(rebuilt)) as con:
+        for (schema,) in con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+            "AND schema_name NOT IN ('bronze', 'main', 'information_schema', 'pg_catalog')"
+        ).fetchall():
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    rebuild = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], rebuilt)
+    diffs = gold_equal(wh, rebuilt, gold)
+    ratio = run.wall / full_build_s
+    row = {"factor": factor, "new_rentals": rentals, "new_payments": payments, "day": day, "ingest_s": ingest.wall,
+           "run_s": run.wall, "full_build_s": full_build_s, "rebuild_s": rebuild.wall, "ratio": ratio, "gold_diffs": diffs}
+    record("daily", row)
+    print(f"\n### Daily run at ×{factor}: one new day ({rentals} rentals, {payments} payments on {day})\n")
+    print(table(["step", "seconds", "vs full build"], [
+        ["ingest (full refresh of bronze)", f"{ingest.wall:.1f}", "-"],
+        ["sqlmesh run (transform)", f"{run.wall:.1f}", f"{ratio:.2f}"],
+        ["full build from empty (median above)", f"{full_build_s:.1f}", "1.00"],
+    ]))
+    print(f"\ngold after the daily run equals a full rebuild: {all(v == 0 for v in diffs.values())} "
+          f"(rows differing per table: {diffs})")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return row
+
+
+if __name__ == "__main__":
+    main()
