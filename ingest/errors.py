@@ -37,6 +37,13 @@ class SourceError(PipelineError):
     exit_code = 3
 
 
+class SchemaDriftError(SourceError):
+    """A column the pipeline declares (external_models.yaml) is gone from the source table.
+
+    Raised by the loader before bronze is touched, so the previous generation stays.
+    """
+
+
 class SourceServerError(SourceError):
     """The project's own local PostgreSQL server cannot be set up or started."""
 

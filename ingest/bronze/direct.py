@@ -27,8 +27,14 @@ import duckdb
 import psycopg
 
 from ingest.bronze.duckdb_postgres import SOURCE_ALIAS, attach_source, describe_source, open_warehouse
-from ingest.bronze.layout import META_COLUMNS, SOURCE_COLUMNS_SQL, SourceColumn
-from ingest.errors import LoadError, SourceError, WarehouseError
+from ingest.bronze.layout import (
+    META_COLUMNS,
+    SOURCE_COLUMNS_SQL,
+    SourceColumn,
+    declared_source_columns,
+    missing_declared_columns,
+)
+from ingest.errors import LoadError, SchemaDriftError, SourceError, WarehouseError
 from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_SCHEMA, SOURCE_TABLES, SourceTable
 
@@ -78,6 +84,7 @@ def load_bronze(
     warehouse = warehouse or warehouse_path()
     where = describe_source(source_dsn)
     columns = read_source_columns(source_dsn, tables)
+    _refuse_schema_drift(columns, where)  # before the warehouse is opened: bronze keeps its generation
     started = time.monotonic()
     con = open_warehouse(warehouse)
     try:
@@ -145,6 +152,19 @@ def read_source_columns(dsn: str, tables: tuple[SourceTable, ...]) -> dict[str, 
             return columns
     except psycopg.OperationalError as error:
         raise SourceError(_explain_connect_error(error, where)) from None
+
+
+def _refuse_schema_drift(columns: dict[str, list[SourceColumn]], where: str) -> None:
+    """A column external_models.yaml declares is gone from the source: stop before loading anything."""
+    missing = missing_declared_columns(columns, declared_source_columns())
+    if missing:
+        names = ", ".join(f"{SOURCE_SCHEMA}.{table}.{column}" for table, column in missing)
+        verb, it = ("is", "it") if len(missing) == 1 else ("are", "them")
+        raise SchemaDriftError(
+            f"{names} {verb} missing in the source (renamed or dropped?): the silver models and "
+            f"external_models.yaml expect {it}. Restore {it} in the source {where}, or change the models "
+            f"and external_models.yaml to match. Bronze is unchanged (previous generation kept)."
+        )
 
 
 def _explain_connect_error(error: Exception, where: str) -> str:

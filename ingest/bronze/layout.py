@@ -90,3 +90,37 @@ FROM information_schema.columns
 WHERE table_schema = %s AND table_name = ANY(%s)
 ORDER BY table_name, ordinal_position
 """
+
+
+def declared_source_columns(external_models: "Path | None" = None) -> dict[str, list[str]]:
+    """Source columns per bronze table as external_models.yaml declares them (metadata columns left out).
+
+    These are the columns SQLMesh (and so the silver models) expect in bronze.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from ingest.paths import PROJECT_ROOT
+
+    path = Path(external_models or PROJECT_ROOT / "external_models.yaml")
+    meta = {name for name, _, _ in META_COLUMNS}
+    return {
+        entry["name"].split(".")[-1]: [c for c in entry.get("columns", {}) if c not in meta]
+        for entry in yaml.safe_load(path.read_text()) or []
+    }
+
+
+def missing_declared_columns(
+    source_columns: "dict[str, list[SourceColumn]]", declared: dict[str, list[str]], bronze_prefix: str = "raw_dvd_"
+) -> list[tuple[str, str]]:
+    """(table, column) pairs declared for bronze but absent from the source: renamed or dropped.
+
+    Extra source columns are fine (they are carried into bronze, and nothing reads them);
+    only a missing declared column breaks the contract with the silver models.
+    """
+    missing = []
+    for table, columns in source_columns.items():
+        present = {column.name for column in columns}
+        missing.extend((table, name) for name in declared.get(bronze_prefix + table, []) if name not in present)
+    return missing
