@@ -136,6 +136,16 @@ def test_country_column_traces_to_bronze_country(ui_url: str) -> None:
     assert _fqn("silver.dvd_country") in models, path
 
 
+_ALL_NODES_DRAWN = """n => {
+  const nodes = [...document.querySelectorAll('.react-flow__node')];
+  return nodes.length >= n && nodes.every(e => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.opacity !== '0';
+  });
+}"""
+_NODE_IDS = "() => [...document.querySelectorAll('.react-flow__node')].map(e => e.getAttribute('data-id') || '')"
+
+
 def _wait_for_graph(page: object, timeout_ms: int = 60_000) -> None:
     """Until the graph has its nodes and has kept them for a second (it can re-render while loading)."""
     script = "n => document.querySelectorAll('.react-flow__node').length >= n"
@@ -163,16 +173,16 @@ def test_lineage_view_renders_in_chromium(ui_url: str) -> None:
         page.wait_for_timeout(1000)
         _wait_for_graph(page)  # the UI may lay the graph out again once its model list has loaded
 
-        nodes = page.locator(".react-flow__node")
-        ids = {urllib.parse.unquote(nodes.nth(i).get_attribute("data-id") or "") for i in range(nodes.count())}
+        # Every node drawn (laid out, not hidden); read in one go, as the graph may re-render meanwhile.
+        page.wait_for_function(_ALL_NODES_DRAWN, arg=20, timeout=60_000)
+        ids = {urllib.parse.unquote(i) for i in page.evaluate(_NODE_IDS)}
         for name in (MODEL, "silver.dvd_rental", "silver.dvd_country", "bronze.raw_dvd_country", "gold.fact_rental"):
             assert _fqn(name) in ids, f"{name} is not a node of the lineage graph"
-        visible = [nodes.nth(i).is_visible() for i in range(nodes.count())]
-        assert all(visible) and len(visible) >= 20
-        box = page.locator(".react-flow__node").first.bounding_box()
-        assert box and box["width"] > 20 and box["height"] > 20, "graph nodes are drawn too small to see"
-        # The node of the report shows its name and its columns.
+        # The node of the report is drawn big enough to read, with its name and its columns.
         report_node = page.locator(f'.react-flow__node[data-id="{urllib.parse.quote(_fqn(MODEL))}"]')
+        report_node.wait_for(state="visible", timeout=30_000)
+        box = report_node.bounding_box()
+        assert box and box["width"] > 20 and box["height"] > 20, "graph nodes are drawn too small to see"
         assert "gold.report_rentals" in report_node.inner_text() and "rental_id" in report_node.inner_text()
 
         body = page.inner_text("body")
