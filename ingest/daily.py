@@ -87,10 +87,10 @@ def run_daily(
                 _steps(result, gateway, via, execution_time, log)
                 result.ok = True
             except PipelineError as error:
-                log.line(f"error: {error}")
+                log.line(f"error: {error}", terminal=False)  # the CLI prints it on stderr
                 raise
             except BaseException as error:
-                log.line(f"error: unexpected {type(error).__name__}: {error}")
+                log.line(f"error: unexpected {type(error).__name__}: {error}", terminal=False)
                 raise
             finally:
                 result.seconds = time.monotonic() - started
@@ -193,9 +193,13 @@ class _RunLog:
         sys.stderr = _Tee(sys.stderr, _Timestamped(self._file))  # type: ignore[assignment]
         return self
 
-    def line(self, text: str) -> None:
-        """A line for both the terminal and the log."""
-        print(text, file=sys.stdout, flush=True)
+    def line(self, text: str, terminal: bool = True) -> None:
+        """A line for the log, and for the terminal too unless ``terminal`` is false."""
+        if terminal:
+            print(text, file=sys.stdout, flush=True)
+        elif self._file:
+            sys.stdout.flush()
+            _Timestamped(self._file).write(text + "\n")
 
     def __exit__(self, *exc: object) -> None:
         if self._saved:
