@@ -85,7 +85,21 @@ def render_script(out: Path) -> list[str]:
         query = query.transform(_duckdb_from_json)
         target = exp.to_table(model.name)
         schemas.add(target.db)
-        statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} AS {query.sql(dialect='duckdb')}")
+        body = query.sql(dialect="duckdb")
+        if model.kind.is_scd_type_2:
+            # SQLMesh's first load of a type-2 model: every row is a version valid from 1970-01-01, open-ended.
+            valid_from, valid_to = model.kind.valid_from_name.name, model.kind.valid_to_name.name
+            body = (f"SELECT *, TIMESTAMP '1970-01-01 00:00:00' AS \"{valid_from}\", "
+                    f"CAST(NULL AS TIMESTAMP) AS \"{valid_to}\" FROM ({body})")
+        self_reference = any(t.name == target.name and t.db == target.db for t in query.find_all(exp.Table))
+        if self_reference:
+            # An incremental model reading its own table (@this_model): as SQLMesh does on the first
+            # run, the table is created empty from the model's columns, then the query inserts into it.
+            columns = ", ".join(f'"{n}" {d.sql(dialect="duckdb")}' for n, d in model.columns_to_types.items())
+            statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} ({columns})")
+            statements.append(f"INSERT INTO {target.sql(dialect='duckdb')} {body}")
+        else:
+            statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} AS {body}")
         if model.name.startswith(GOLD_PREFIX):
             gold.append(model.name)
     script = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in sorted(schemas)] + statements
