@@ -9,7 +9,7 @@ from ingest.source import LocalPostgres
 from ingest.source.scale import append_day, scale_database
 
 FACTOR = 3
-SPAN_DAYS = 267  # the sample's rental period in whole days (2005-05-24 .. 2006-02-14)
+SHIFT_DAYS = 1  # copy k is k days later than the sample
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +56,31 @@ def test_quirks_in_proportion(scaled: str, pristine_dsn: str) -> None:
     assert one(scaled, paid_twice) == FACTOR * one(pristine_dsn, paid_twice) > 0
 
 
-def test_dates_shift_forward(scaled: str) -> None:
+def test_dates_shift_forward(scaled: str, pristine_dsn: str) -> None:
     with psycopg.connect(scaled) as conn:
         rows = conn.execute(
             """
-            SELECT (rental_id - 1) / 16049 AS copy, min(rental_date), max(rental_date)
+            SELECT (rental_id - 1) / 16049 AS copy, min(rental_date), max(rental_date), max(last_update)
             FROM rental GROUP BY 1 ORDER BY 1
             """
         ).fetchall()
         assert [r[0] for r in rows] == list(range(FACTOR))
-        for (_, _, previous_max), (copy, next_min, _) in zip(rows, rows[1:]):
-            assert next_min > previous_max
-            assert (next_min - rows[0][1]).days == copy * SPAN_DAYS
-        # payments and returns moved with their rentals
+        for copy, first, last, updated in rows:
+            assert (first - rows[0][1]).days == copy * SHIFT_DAYS
+            assert (last - rows[0][2]).days == copy * SHIFT_DAYS
+            assert (updated - rows[0][3]).days == copy * SHIFT_DAYS
+        # returns and payments moved with their rentals
         assert conn.execute(
             "SELECT count(*) FROM rental WHERE return_date IS NOT NULL AND return_date < rental_date"
         ).fetchone()[0] == 0
         payments = conn.execute(
-            "SELECT (payment_id - 1) / 32098 AS copy, min(payment_date) FROM payment GROUP BY 1 ORDER BY 1"
+            "SELECT (payment_id - 1) / 32098 AS copy, min(payment_date), max(payment_date) FROM payment GROUP BY 1 ORDER BY 1"
         ).fetchall()
-        assert [(copy, (first - payments[0][1]).days) for copy, first in payments] == [
-            (copy, copy * SPAN_DAYS) for copy in range(FACTOR)
+        assert [(copy, (first - payments[0][1]).days, (last - payments[0][2]).days) for copy, first, last in payments] == [
+            (copy, copy * SHIFT_DAYS, copy * SHIFT_DAYS) for copy in range(FACTOR)
         ]
+        # nothing lands in the future (the silver not_in_future audits)
+        assert conn.execute("SELECT max(rental_date) < now() FROM rental").fetchone()[0]
 
 
 def test_reused_and_a_new_day_lands(scaled: str, pg_server: LocalPostgres) -> None:

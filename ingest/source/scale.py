@@ -14,9 +14,14 @@ How the copies are made (copy 0 is the sample itself, untouched):
   (183 unreturned rentals, 1,452 rentals without payment, the rental paid
   twice) repeat exactly N times;
 * every timestamp of copy k (``rental_date``, ``return_date``,
-  ``payment_date``, ``last_update``) moves forward by ``k * span``, where
-  ``span`` is the sample's rental period in whole days (267), so the copies
-  follow each other in time and a daily run always has later days to process;
+  ``payment_date``, ``last_update``) moves forward by k days, so the data
+  spreads forward in time (×600: rentals from 2005-05-24 to 2007-10-07) and
+  every day carries up to the whole sample's volume (a steady ×600 day holds
+  about 16,000 rentals, the sample holds 41 rental days), like a larger
+  business over a similar period. Shifting by whole sample spans (267 days)
+  instead would push ×600 four centuries into the future, which the silver
+  ``not_in_future`` audits rightly reject, and make the calendar (dim_date,
+  the dense monthly snapshot) grow with the factor instead of the facts;
 * customers, inventory, films, stores and staff stay as they are (599
   customers, 4,581 copies of films): every rental's ``customer_id`` and
   ``inventory_id`` still exist. Scaling the dimensions would change the
@@ -47,7 +52,8 @@ from ingest.errors import SourceError
 
 logger = logging.getLogger(__name__)
 
-MARKER = "dvdrental scaled copy, complete: factor="
+MARKER = "dvdrental scaled copy (shift 1 day per copy), complete: factor="
+SHIFT = timedelta(days=1)  # copy k is k days later than the sample
 
 _DROP_CONSTRAINTS = """
 ALTER TABLE payment DROP CONSTRAINT IF EXISTS payment_rental_id_fkey;
@@ -65,10 +71,9 @@ DROP INDEX IF EXISTS idx_fk_rental_id;
 DROP INDEX IF EXISTS idx_fk_staff_id;
 """
 
-# The sample's span in whole days and its key strides, fixed before the insert.
+# The key strides, fixed before the insert.
 _PARAMS = """
 SELECT
-  (SELECT (max(rental_date)::date - min(rental_date)::date + 1) FROM rental) AS span_days,
   (SELECT max(rental_id) FROM rental) AS rental_stride,
   (SELECT max(payment_id) FROM payment) AS payment_stride
 """
@@ -171,10 +176,10 @@ def scale_database(
         conn.execute("SET maintenance_work_mem = '512MB'")
         with conn.transaction():
             conn.execute(_DROP_CONSTRAINTS)
-            span_days, rental_stride, payment_stride = conn.execute(_PARAMS).fetchone()
+            rental_stride, payment_stride = conn.execute(_PARAMS).fetchone()
             params = {
                 "copies": factor - 1,
-                "span": timedelta(days=span_days),
+                "span": SHIFT,
                 "rental_stride": rental_stride,
                 "payment_stride": payment_stride,
             }
@@ -227,9 +232,8 @@ _APPEND_DAY = """
 WITH day AS (
   SELECT max(rental_date)::date + 1 AS new_day FROM rental
 ), template AS (
-  -- the busiest day of the last sample-length period: a realistic day's worth of rentals
+  -- the busiest day so far: a full day's worth of rentals at this scale
   SELECT rental_date::date AS d FROM rental
-  WHERE rental_date >= (SELECT max(rental_date) - interval '267 days' FROM rental)
   GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1
 ), src AS (
   SELECT r.*, row_number() OVER (ORDER BY r.rental_id) AS n
@@ -262,7 +266,7 @@ SELECT (SELECT count(*) FROM new_rentals), (SELECT count(*) FROM new_payments), 
 def append_day(dsn: str) -> tuple[int, int, object]:
     """Land one new day of rentals (and their payments) after the last day in ``dsn``.
 
-    The day repeats the busiest day of the last 267 days with new ids
+    The day repeats the busiest day so far (×600: about 16,000 rentals) with new ids
     (continuing after the current maxima), its payments dated a minute after
     their rental. Returns (rentals, payments, the new day).
     """
