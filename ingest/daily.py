@@ -102,31 +102,31 @@ def _steps(
     result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: "_RunLog"
 ) -> None:
     from ingest.commands.load import ingest_via, run_ingest
-    from ingest.transform import PROD, context, plan_prod, run_prod
+    from ingest.transform import PROD, open_context, plan_prod, run_prod
 
     chosen = via or ingest_via()
     log.line(f"step 1/3 ingest ({chosen})")
     result.rows_loaded = run_ingest(chosen, progress=False)
 
     log.line("step 2/3 sqlmesh run prod")
-    ctx = context(gateway)
-    counter = _count_evaluations(ctx, result)
-    if ctx.state_reader.get_environment(PROD) is None:
-        log.line("prod has never been planned: planning it first (builds every model)")
-        plan_prod(gateway, ctx=ctx)
-        result.planned_first = True
-    models_before = len(result.models_run)
-    run_prod(gateway, ctx=ctx, execution_time=execution_time)
-    if len(result.models_run) == models_before:
-        log.line("nothing was due: every model's intervals up to now are done (crons are @daily/@monthly)")
-    if counter.failed_models:
-        raise TransformError(f"audits failed on {', '.join(sorted(counter.failed_models))}; see the log above.")
+    with open_context(gateway) as ctx:  # released on exit: the warehouse is free for readers again
+        counter = _count_evaluations(ctx, result)
+        if ctx.state_reader.get_environment(PROD) is None:
+            log.line("prod has never been planned: planning it first (builds every model)")
+            plan_prod(gateway, ctx=ctx)
+            result.planned_first = True
+        models_before = len(result.models_run)
+        run_prod(gateway, ctx=ctx, execution_time=execution_time)
+        if len(result.models_run) == models_before:
+            log.line("nothing was due: every model's intervals up to now are done (crons are @daily/@monthly)")
+        if counter.failed_models:
+            raise TransformError(f"audits failed on {', '.join(sorted(counter.failed_models))}; see the log above.")
 
-    log.line("step 3/3 janitor (expired environments and snapshots)")
-    try:
-        ctx.run_janitor(ignore_ttl=False)
-    except Exception as error:
-        raise TransformError(f"the SQLMesh janitor failed: {error}") from error
+        log.line("step 3/3 janitor (expired environments and snapshots)")
+        try:
+            ctx.run_janitor(ignore_ttl=False)
+        except Exception as error:
+            raise TransformError(f"the SQLMesh janitor failed: {error}") from error
 
 
 class _EvaluationCounter:

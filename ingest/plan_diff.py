@@ -114,14 +114,12 @@ def build_plan_diff(
     table_diff: bool = True,
 ) -> PlanDiffReport:
     """The plan of the working tree against prod, read but not applied; see the module doc."""
-    from ingest.transform import context
+    from ingest.transform import open_context
 
     with pipeline_lock(purpose="dvdrental plan-diff"):
-        ctx = context(gateway, [str(p) for p in paths] if paths else None)
-        try:
+        # Released on exit: the warehouse file is free again for readers in this process.
+        with open_context(gateway, [str(p) for p in paths] if paths else None) as ctx:
             return _build(ctx, table_diff)
-        finally:
-            ctx.close()  # release the warehouse (DuckDB allows one writer process per file)
 
 
 def _build(ctx: "Context", table_diff: bool) -> PlanDiffReport:
@@ -334,7 +332,7 @@ def write_plan_diff_against_ref(
 
     from ingest.commands.load import run_ingest
     from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
-    from ingest.transform import context, plan_prod
+    from ingest.transform import open_context, plan_prod
 
     owned = scratch is None
     scratch = Path(scratch or tempfile.mkdtemp(prefix="dvd-plan-diff-"))
@@ -359,11 +357,8 @@ def write_plan_diff_against_ref(
     try:
         print(f"plan-diff: building prod from {ref} on a scratch warehouse ({scratch})", flush=True)
         run_ingest(via or "direct", progress=False)
-        ctx = context(paths=[str(base)])
-        try:
+        with open_context(paths=[str(base)]) as ctx:
             plan_prod(ctx=ctx)
-        finally:
-            ctx.close()
         return write_plan_diff(path)
     finally:
         if saved is None:

@@ -1,6 +1,6 @@
 """The dashboard, looked at the way a person does: opened from disk in headless Chromium.
 
-A warehouse is built from the sample (bronze load, prod plan), `write_dashboard` writes the
+A warehouse built from the sample (bronze load, prod plan; the session's shared build, copied), `write_dashboard` writes the
 HTML, and the browser must show five charts with bars (one bar per answer row, the same
 rows `dvdrental answers` prints), the freshness line and the row counts per layer, with
 no console error and no request to anywhere (it must open offline).
@@ -14,21 +14,15 @@ from pathlib import Path
 import pytest
 
 from ingest.answers import QUESTIONS, compute_answers
-from ingest.bronze import load_bronze
 from ingest.dashboard import write_dashboard
-from ingest.transform import context, plan_prod
 from tests.browser import open_browser, require_browser, screenshot
+from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 
 
 @pytest.fixture
-def built_warehouse(warehouse: Path, pristine_dsn: str) -> Path:
-    load_bronze(pristine_dsn, warehouse, progress=False)
-    ctx = context()
-    try:
-        plan_prod(ctx=ctx)
-    finally:
-        ctx.close()
-    return warehouse
+def built_warehouse(warehouse: Path, sample_warehouse: Path) -> Path:  # noqa: F811
+    """A private copy of the session's sample build; DVD_WAREHOUSE_PATH points at it."""
+    return copy_warehouse(sample_warehouse, warehouse)
 
 
 def test_dashboard_renders_offline_in_chromium(built_warehouse: Path, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """`dvdrental plan-diff` on a scratch copy of the project: what a model change does against prod.
 
-Prod is built from the committed models (copied to a scratch project, on a scratch
-warehouse); then one silver model is changed in the copy and the report must name it as
+Prod is built from the project's models (the session's sample build, copied to a scratch
+warehouse; the models copied to a scratch project); then one silver model is changed in the copy and the report must name it as
 directly modified and the gold models below it as indirectly modified, with a table diff
 showing the changed values. Prod is not touched by the report.
 """
@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.bronze import load_bronze
 from ingest.paths import PROJECT_ROOT
 from ingest.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
-from ingest.transform import context, plan_prod
 from tests.conftest import query_warehouse
+from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 
 PROJECT_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
 
@@ -37,15 +36,15 @@ def copy_project(target: Path) -> Path:
 
 
 @pytest.fixture
-def scratch_prod(tmp_path: Path, warehouse: Path, pristine_dsn: str) -> Path:
-    """A scratch project whose prod is built, on a scratch warehouse loaded from the sample."""
+def scratch_prod(tmp_path: Path, warehouse: Path, sample_warehouse: Path) -> Path:  # noqa: F811
+    """A scratch copy of the project and a private copy of a warehouse whose prod is built from it.
+
+    The session's sample build is prod of these very models (SQLMesh fingerprints models by
+    content, not path), so copying it stands for `plan prod` on the scratch project: the
+    no-change report below checks exactly that.
+    """
     project = copy_project(tmp_path / "project")
-    load_bronze(pristine_dsn, warehouse, progress=False)
-    ctx = context(paths=[str(project)])
-    try:
-        plan_prod(ctx=ctx)
-    finally:
-        ctx.close()
+    copy_warehouse(sample_warehouse, warehouse)
     return project
 
 
