@@ -20,7 +20,7 @@ import logging
 import os
 import typing as t
 
-from ingest.errors import TransformError
+from ingest.errors import PipelineError, TransformError, WarehouseError
 from ingest.paths import PROJECT_ROOT, export_warehouse_path
 
 if t.TYPE_CHECKING:
@@ -43,7 +43,40 @@ def context(gateway: str | None = None, paths: t.Sequence[str] | None = None) ->
     if os.environ["SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"].lower() in ("1", "true", "yes"):
         analytics.disable_analytics()
 
+    if (gateway or "local") == "local":
+        _refuse_locked_warehouse()
     return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+
+
+def _refuse_locked_warehouse() -> None:
+    """Fail with one clear line when another process holds the DuckDB warehouse.
+
+    SQLMesh opens the file lazily, on its first state query, and a lock conflict
+    there surfaces as a raw DuckDB traceback. A short probe here turns it into a
+    :class:`WarehouseError` (exit 4) before anything is read or written.
+    """
+    import duckdb
+
+    path = os.environ.get("DVD_WAREHOUSE_PATH")
+    if not path or not os.path.exists(path):
+        return  # nobody can hold a file that does not exist yet
+    try:
+        duckdb.connect(path).close()
+    except duckdb.Error as error:
+        if _is_lock_error(error):
+            raise _locked_warehouse_error(path, error) from None
+        # anything else (e.g. this process already has it open differently) is SQLMesh's to report
+
+
+def _is_lock_error(error: BaseException) -> bool:
+    return "could not set lock on file" in str(error).lower()
+
+
+def _locked_warehouse_error(path: str, error: BaseException) -> WarehouseError:
+    return WarehouseError(
+        f"The warehouse {path} is open in another process (a running `sqlmesh ui`, notebook, Python "
+        f"session or `dvdrental` command?). Close it and run again; nothing was changed. ({_first_line(error)})"
+    )
 
 
 @contextlib.contextmanager
@@ -81,7 +114,7 @@ def plan_prod(gateway: str | None = None, ctx: "Context | None" = None, skip_tes
         with _failed_models(ctx) as failures:
             ctx.plan(PROD, auto_apply=True, no_prompts=True, skip_tests=skip_tests)
     except Exception as error:  # SQLMesh raises several types; all mean "prod unchanged"
-        raise TransformError(_describe_failure("sqlmesh plan prod", [error, *failures], ctx)) from error
+        raise _failure("sqlmesh plan prod", [error, *failures], ctx) from error
     finally:
         if owned:
             release(ctx)
@@ -103,11 +136,11 @@ def run_prod(
         with _failed_models(ctx) as failures:
             status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
         if status.is_failure:
-            raise TransformError(_describe_failure("sqlmesh run prod", failures, ctx))
-    except TransformError:
+            raise _failure("sqlmesh run prod", failures, ctx)
+    except PipelineError:
         raise
     except Exception as error:
-        raise TransformError(_describe_failure("sqlmesh run prod", [error, *failures], ctx)) from error
+        raise _failure("sqlmesh run prod", [error, *failures], ctx) from error
     finally:
         if owned:
             release(ctx)
@@ -132,20 +165,58 @@ def _failed_models(ctx: "Context") -> t.Iterator[list]:
         console.log_failed_models = original  # type: ignore[method-assign]
 
 
+def _failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> PipelineError:
+    """The error to raise: WarehouseError when another process holds the DuckDB file, else TransformError."""
+    for error in errors:
+        if _is_lock_error(error):
+            return _locked_warehouse_error(os.environ.get("DVD_WAREHOUSE_PATH", "(DuckDB warehouse)"), error)
+    return TransformError(_describe_failure(what, errors, ctx))
+
+
 def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:
+    """One summary line, then one line per failed audit (audit, model, bad rows) with its first rows.
+
+    ``sqlmesh run`` writes a model's table before auditing it, so the audited model itself holds
+    the new rows; what a blocking failure protects is everything downstream (not run at all).
+    ``sqlmesh plan`` builds into new tables and swaps prod's views only when all succeeded.
+    """
+    unchanged = (
+        "Prod views are unchanged."
+        if "plan" in what
+        else "Models downstream of a failure were not run: they keep the previous results."
+    )
     if not errors:
-        return f"{what} failed: see the SQLMesh output above. Prod views are unchanged."
-    message = f"{what} failed: " + "; ".join(dict.fromkeys(_first_line(e) for e in errors))
-    audit_errors = [a for e in errors for a in _audit_errors(e)]
-    for audit_error in dict.fromkeys(audit_errors):
-        message += f"\n  audit {audit_error.audit_name} on {audit_error.model_name}: {audit_error}"
+        return f"{what} failed: see the SQLMesh output above. {unchanged}"
+    audit_errors = list(dict.fromkeys(a for e in errors for a in _audit_errors(e)))
+    if audit_errors:
+        failed = ", ".join(f"{a.audit_name} on {a.model_name} ({_bad_rows(a)})" for a in audit_errors)
+        others = [e for e in errors if not _audit_errors(e) and not _is_wrapper(e)]
+        message = f"{what} failed: audit{'s' if len(audit_errors) > 1 else ''} {failed}"
+        if others:
+            message += "; " + "; ".join(dict.fromkeys(_first_line(e) for e in others))
+    else:
+        message = f"{what} failed: " + "; ".join(dict.fromkeys(_first_line(e) for e in errors))
+    for audit_error in audit_errors:
+        message += f"\n  audit {audit_error.audit_name} on {audit_error.model_name}: {_bad_rows(audit_error)}"
         try:
             rows = ctx.engine_adapter.fetchall(audit_error.query.limit(_AUDIT_ROWS_SHOWN))
             for row in rows:
-                message += f"\n    {row}"
+                message += "\n    (" + ", ".join("NULL" if v is None else str(v) for v in row) + ")"
         except Exception:  # best effort: the message is still useful without the rows
             pass
-    return message + "\nProd views are unchanged."
+    return message + f"\n{unchanged}"
+
+
+def _bad_rows(audit_error: t.Any) -> str:
+    count = getattr(audit_error, "count", None)
+    if count is None:
+        return str(audit_error)
+    return f"{count} bad row{'s' if count != 1 else ''}"
+
+
+def _is_wrapper(error: BaseException) -> bool:
+    """SQLMesh's per-node wrapper around audit failures ("Execution failed for node ...")."""
+    return "Execution failed for node" in str(error) or type(error).__name__ in ("NodeAuditsErrors", "PlanError")
 
 
 def _audit_errors(error: BaseException) -> list:

@@ -4,11 +4,15 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain payment_id,
-  description 'One row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2).',
+  description 'One row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2). A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
+  -- The rental the non-blocking referential audit checks.
+  depends_on (silver.dvd_rental),
   audits (
     not_null(columns := (payment_id, customer_id, rental_id, amount, payment_date)),
     unique_values(columns := (payment_id)),
     accepted_range(column := amount, min_v := 0),
+    not_in_future(column := payment_date),
+    references_dimension(column := rental_id, dimension := silver.dvd_rental, dimension_column := rental_id, blocking := false),
     silver_rows_match_bronze_keys(source := bronze.raw_dvd_payment, keys := payment_id),
     bronze_is_fresh(source := bronze.raw_dvd_payment)
   )

@@ -4,10 +4,17 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'One row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source.',
+  description 'One row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated after it was extracted fails a blocking audit here, so gold keeps the previous results.',
+  -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
+  depends_on (silver.dvd_inventory, silver.dvd_customer),
   audits (
     not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id)),
     unique_values(columns := (rental_id)),
+    references_dimension(column := inventory_id, dimension := silver.dvd_inventory, dimension_column := inventory_id),
+    references_dimension(column := customer_id, dimension := silver.dvd_customer, dimension_column := customer_id),
+    not_before(column := return_date, earlier := rental_date),
+    not_in_future(column := rental_date),
+    not_in_future(column := return_date),
     silver_rows_match_bronze_keys(source := bronze.raw_dvd_rental, keys := rental_id),
     bronze_is_fresh(source := bronze.raw_dvd_rental)
   )
