@@ -1,0 +1,110 @@
+"""Schema drift in the source, against a real PostgreSQL copy of the sample.
+
+* A new column: the next load carries it into bronze, prod still runs, and gold and the five
+  answers are exactly what they were (silver selects its columns by name).
+* A column the pipeline declares (external_models.yaml, read by silver) renamed or dropped: the
+  load refuses before opening the warehouse, naming table and column (SchemaDriftError, exit 3);
+  bronze keeps its generation, `dvdrental daily` stops there and prod is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingest import transform
+from ingest.bronze import load_bronze
+from ingest.errors import SchemaDriftError, SourceError
+from ingest.paths import PROJECT_ROOT
+from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
+from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.test_bad_data import gold_state
+from tests.test_bronze_load import bronze_state
+
+
+@pytest.fixture(scope="module")
+def built(sample_warehouse: Path) -> tuple[Path, dict[str, object]]:  # noqa: F811
+    return sample_warehouse, gold_state(sample_warehouse)
+
+
+def test_new_column_reaches_bronze_and_gold_is_unchanged(
+    source_db: str, built: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    built_path, before = built
+    warehouse = copy_warehouse(built_path, tmp_path / "dvdrental.duckdb")
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE rental ADD COLUMN channel text NOT NULL DEFAULT 'store'")
+        conn.execute("ALTER TABLE payment ADD COLUMN tip numeric(5,2)")
+        conn.execute("UPDATE payment SET tip = 1.50 WHERE payment_id = 17503")
+
+    load = load_bronze(source_db, warehouse, progress=False)  # extra columns pass the drift check
+    assert query(warehouse, "SELECT channel, count(*) FROM bronze.raw_dvd_rental GROUP BY ALL") == [("store", 16044)]
+    assert query(warehouse, "SELECT data_type FROM information_schema.columns WHERE table_name = 'raw_dvd_payment' "
+                            "AND column_name = 'tip'") == [("DECIMAL(38,10)",)]
+    assert query(warehouse, "SELECT max(_airbyte_generation_id) FROM bronze.raw_dvd_rental") == [(load.generation_id,)]
+
+    with sqlmesh_context(warehouse) as ctx:
+        assert transform.run_prod(ctx=ctx, execution_time=tomorrow()).is_success
+    # Silver ran on the new generation (and ignores the new columns); gold is exactly as before.
+    [(loaded_at,)] = query(warehouse, "SELECT DISTINCT _loaded_at FROM silver.dvd_rental")
+    [(extracted_at,)] = query(warehouse, "SELECT DISTINCT _airbyte_extracted_at FROM bronze.raw_dvd_rental")
+    assert loaded_at == extracted_at
+    assert "channel" not in {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns "
+                                                            "WHERE table_name = 'dvd_rental'")}
+    assert gold_state(warehouse) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("ALTER TABLE rental RENAME COLUMN return_date TO returned_on",
+         "public.rental.return_date is missing in the source (renamed or dropped?)"),
+        ("ALTER TABLE address DROP COLUMN phone CASCADE; ALTER TABLE payment DROP COLUMN amount CASCADE",
+         "public.address.phone, public.payment.amount are missing in the source (renamed or dropped?)"),
+    ],
+    ids=["renamed", "two dropped"],
+)
+def test_missing_declared_column_refused_before_bronze(
+    change: str, expected: str, source_db: str, warehouse: Path
+) -> None:
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute(change)
+    with pytest.raises(SchemaDriftError) as refused:
+        load_bronze(source_db, warehouse, progress=False)
+    message = str(refused.value)
+    assert message.startswith(expected), message
+    assert "Bronze is unchanged (previous generation kept)" in message and "\n" not in message
+    assert isinstance(refused.value, SourceError) and refused.value.exit_code == 3
+    assert bronze_state(warehouse) == before
+
+
+def test_daily_stops_at_the_drift_and_prod_is_untouched(
+    source_db: str, built: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    built_path, before = built
+    warehouse = copy_warehouse(built_path, tmp_path / "warehouse" / "dvdrental.duckdb")
+    bronze_before = bronze_state(warehouse)
+    views_sql = "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
+    views_before = query(warehouse, views_sql)
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE rental RENAME COLUMN return_date TO returned_on")
+    env = {**os.environ, "DVD_WAREHOUSE_PATH": str(warehouse), "DVD_SOURCE_DSN": source_db,
+           "DVD_INGEST_VIA": "direct", "DVD_LOG_DIR": str(tmp_path / "logs")}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == SchemaDriftError.exit_code == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: public.rental.return_date is missing in the source (renamed or dropped?)"), done.stderr
+    assert "step 2/3" not in done.stdout  # SQLMesh never started
+    assert bronze_state(warehouse) == bronze_before
+    assert query(warehouse, views_sql) == views_before
+    assert gold_state(warehouse) == before
