@@ -198,6 +198,20 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
 
         yield run
         spark.stop()
+        _stop_jvm()
+
+
+def _stop_jvm() -> None:
+    """End the JVM pyspark started, so the rest of the test session gets its memory back."""
+    from pyspark import SparkContext
+
+    gateway = getattr(SparkContext, "_gateway", None)
+    if gateway is not None:
+        try:
+            gateway.shutdown()
+        finally:
+            SparkContext._gateway = None
+            SparkContext._jvm = None
 
 
 def _now() -> str:
