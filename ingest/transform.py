@@ -45,6 +45,12 @@ def context(gateway: str | None = None, paths: t.Sequence[str] | None = None) ->
 
     if (gateway or "local") == "local":
         _refuse_locked_warehouse()
+    else:
+        from ingest.gateways import require_settings
+
+        # config.yaml renders the databricks/spark gateways only when asked for by name.
+        os.environ["SQLMESH_GATEWAY"] = gateway
+        require_settings(gateway)  # a one-line error naming each missing variable
     return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
 
 

@@ -195,3 +195,14 @@ def test_local_gateway_without_databricks_settings_or_drivers(pristine_dsn: str,
     again = _sqlmesh("plan", "--auto-apply", "--no-prompts", env=_env(**FAKE, DVD_WAREHOUSE_PATH=str(warehouse)))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No changes to plan" in again.stdout
+
+
+def test_dvdrental_commands_name_missing_databricks_settings(monkeypatch) -> None:
+    """`dvdrental daily --gateway databricks` & co. fail with one line naming the variables, not a Jinja trace."""
+    from ingest.errors import ConfigError
+    from ingest.transform import context
+
+    for name in ("DATABRICKS_SERVER_HOSTNAME", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", "SQLMESH_GATEWAY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match=r"databricks gateway needs DATABRICKS_SERVER_HOSTNAME, DATABRICKS_HTTP_PATH"):
+        context("databricks")
