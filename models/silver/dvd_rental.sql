@@ -4,7 +4,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'One row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated after it was extracted fails a blocking audit here, so gold keeps the previous results.',
+  description 'One row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
   -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
   depends_on (silver.dvd_inventory, silver.dvd_customer),
   audits (
