@@ -111,12 +111,21 @@ def _steps(
     log.line("step 2/3 sqlmesh run prod")
     with open_context(gateway) as ctx:  # released on exit: the warehouse is free for readers again
         counter = _count_evaluations(ctx, result)
-        if ctx.state_reader.get_environment(PROD) is None:
+        try:
+            prod = ctx.state_reader.get_environment(PROD)
+        except Exception as error:  # the state database is down or refuses us
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise TransformError(f"Cannot read SQLMesh's state ({gateway or 'default'} gateway): {first}") from None
+        if prod is None:
             log.line("prod has never been planned: planning it first (builds every model)")
             plan_prod(gateway, ctx=ctx)
             result.planned_first = True
         models_before = len(result.models_run)
-        run_prod(gateway, ctx=ctx, execution_time=execution_time)
+        try:
+            run_prod(gateway, ctx=ctx, execution_time=execution_time)
+        except TransformError as error:  # blocking audits stop the run before they are reported
+            result.audits_failed += error.failed_audits
+            raise
         if len(result.models_run) == models_before:
             log.line("nothing was due: every model's intervals up to now are done (crons are @daily/@monthly)")
         if counter.failed_models:

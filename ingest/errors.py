@@ -74,3 +74,7 @@ class TransformError(PipelineError):
     """SQLMesh plan/run failed or an audit blocked it; prod views are unchanged."""
 
     exit_code = 6
+
+    def __init__(self, message: str, failed_audits: int = 0) -> None:
+        super().__init__(message)
+        self.failed_audits = failed_audits  # blocking audits that failed, for run summaries

@@ -48,10 +48,19 @@ def context(gateway: str | None = None, paths: t.Sequence[str] | None = None) ->
     else:
         from ingest.gateways import require_settings
 
-        # config.yaml renders the databricks/spark gateways only when asked for by name.
-        os.environ["SQLMESH_GATEWAY"] = gateway
         require_settings(gateway)  # a one-line error naming each missing variable
-    return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+    # config.yaml renders the databricks/spark gateways only when asked for by name; the
+    # variable is set only while the config loads, so it does not leak into later contexts.
+    previous = os.environ.get("SQLMESH_GATEWAY")
+    if gateway:
+        os.environ["SQLMESH_GATEWAY"] = gateway
+    try:
+        return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+    finally:
+        if previous is None:
+            os.environ.pop("SQLMESH_GATEWAY", None)
+        else:
+            os.environ["SQLMESH_GATEWAY"] = previous
 
 
 def _refuse_locked_warehouse() -> None:
@@ -176,7 +185,8 @@ def _failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> Pi
     for error in errors:
         if _is_lock_error(error):
             return _locked_warehouse_error(os.environ.get("DVD_WAREHOUSE_PATH", "(DuckDB warehouse)"), error)
-    return TransformError(_describe_failure(what, errors, ctx))
+    failed_audits = len({id(a) for e in errors for a in _audit_errors(e)})
+    return TransformError(_describe_failure(what, errors, ctx), failed_audits=failed_audits)
 
 
 def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:

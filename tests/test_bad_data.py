@@ -178,6 +178,8 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     assert gold_state(warehouse) == before
     [log] = sorted(logs.glob("daily_*.log"))
     assert "references_dimension on silver.dvd_rental (1 bad row)" in log.read_text()
+    [summary] = [line for line in failed.stdout.splitlines() if line.startswith("daily FAILED:")]
+    assert "audits" in summary and "/ 1 failed" in summary  # the blocking audit is counted
 
     with psycopg.connect(source_db, autocommit=True) as conn:
         conn.execute("UPDATE rental SET inventory_id = %s WHERE rental_id = 5", (inventory_id,))

@@ -166,7 +166,9 @@ def test_databricks_plan_and_daily_fail_to_connect_without_printing_secrets(
     started = time.time()
     daily = _run([sys.executable, "-m", "ingest.cli", "-v", "daily", "--gateway", "databricks", "--via", "airbyte"],
                  {**env, **_airbyte_env(fake)})
-    assert daily.returncode != 0, daily.stdout + daily.stderr
+    assert daily.returncode == 6, daily.stdout + daily.stderr  # TransformError: the state cannot be read
+    assert "Traceback" not in daily.stderr
+    assert "error: Cannot read SQLMesh's state (databricks gateway)" in daily.stderr
     assert fake.seen("POST", "/jobs"), "the Airbyte ingest should have run before SQLMesh"
     texts = _texts(daily, logs, started)
     assert list(logs.glob("daily_*.log")), "the daily run should have written its log"
