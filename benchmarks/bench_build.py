@@ -144,26 +144,18 @@ def gold_equal(a: Path, b: Path, gold: list[str]) -> dict[str, int]:
     """Rows differing (both directions, business columns only) per gold table."""
     import duckdb
 
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    # attached under their own names: SQLMesh's views name the catalog (the file's stem)
+    con = duckdb.connect(config={"enable_progress_bar": False})
+    con.execute(f"ATTACH '{a}' AS \"{a.stem}\" (READ_ONLY)")
+    con.execute(f"ATTACH '{b}' AS \"{b.stem}\" (READ_ONLY)")
     diffs = {}
     for name in gold:
-        schema, tbl = name.split(".")
-        cols = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND schema_name = ? "
-                "AND table_name = ? AND NOT starts_with(column_name, '_') ORDER BY column_index",
-                [schema, tbl],
-            ).fetchall()
-        ]
-        if not cols:  # a view onto a physical table: ask the view
-            cols = [r[0] for r in con.execute(f"DESCRIBE a.{name}").fetchall() if not r[0].startswith("_")]
+        cols = [r[0] for r in con.execute(f'DESCRIBE "{a.stem}".{name}').fetchall() if not r[0].startswith("_")]
         select = ", ".join(f'"{c}"' for c in cols)
+        left, right = f'"{a.stem}".{name}', f'"{b.stem}".{name}'
         diffs[name] = con.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT {select} FROM a.{name} EXCEPT ALL SELECT {select} FROM b.{name})) + "
-            f"(SELECT count(*) FROM (SELECT {select} FROM b.{name} EXCEPT ALL SELECT {select} FROM a.{name}))"
+            f"SELECT (SELECT count(*) FROM (SELECT {select} FROM {left} EXCEPT ALL SELECT {select} FROM {right})) + "
+            f"(SELECT count(*) FROM (SELECT {select} FROM {right} EXCEPT ALL SELECT {select} FROM {left}))"
         ).fetchone()[0]
     con.close()
     return diffs
