@@ -32,12 +32,8 @@ VIEWS_SQL = "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema
 
 @pytest.fixture
 def fake_airbyte() -> t.Iterator[FakeAirbyte]:
-    server = FakeAirbyte()
-    server.start()
-    try:
+    with FakeAirbyte() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager

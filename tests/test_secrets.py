@@ -46,12 +46,8 @@ GATEWAY_VARS = {s.name for gw in gateways.GATEWAYS.values() for s in gw.all_sett
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> t.Iterator[FakeAirbyte]:
     monkeypatch.setattr(fake_airbyte, "CLIENT_SECRET", AIRBYTE_SECRET)  # what the fake accepts
-    server = FakeAirbyte()
-    server.start()
-    try:
+    with FakeAirbyte() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _base_env(warehouse: Path, logs: Path) -> dict[str, str]:

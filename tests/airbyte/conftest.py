@@ -25,12 +25,8 @@ def isolated_airbyte_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake() -> t.Iterator[FakeAirbyte]:
-    server = FakeAirbyte()
-    server.start()
-    try:
+    with FakeAirbyte() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def make_settings(fake: FakeAirbyte, **overrides: t.Any) -> AirbyteSettings:

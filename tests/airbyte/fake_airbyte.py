@@ -194,6 +194,13 @@ class FakeAirbyte:
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-airbyte", daemon=True
         ).start()
 
+    def __enter__(self) -> "FakeAirbyte":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
