@@ -44,7 +44,10 @@ def spark_session(gateway: str = SPARK_GATEWAY) -> "SparkSession":
     from pyspark.conf import SparkConf
     from pyspark.sql import SparkSession
 
-    settings = gateway_spark_config(gateway)
+    from ingest.spark.iceberg_jars import prepare_spark_jars
+
+    # The Iceberg jars of spark.jars are built (once) before the JVM starts.
+    settings = prepare_spark_jars(gateway_spark_config(gateway))
     for key in ("spark.sql.warehouse.dir",):
         if key in settings:
             os.makedirs(settings[key], exist_ok=True)
