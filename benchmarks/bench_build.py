@@ -50,7 +50,7 @@ def bronze_warehouse(factor: int) -> Path:
     reused = WORK_DIR / f"ingest-x{factor}" / "full.duckdb"
     if reused.exists() and not Path(str(reused) + ".wal").exists():
         return reused
-    target = fresh_file(WORK_DIR / f"build-x{factor}" / "bronze.duckdb")
+    target = fresh_file(WORK_DIR / f"build-x{factor}" / "bronze_wh.duckdb")  # not bronze.duckdb: catalog = schema
     measure([PYTHON, LOAD_ONE, "direct", source_dsn(factor), str(target), ""])
     return target
 
