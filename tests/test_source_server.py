@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -10,7 +11,18 @@ from ingest.errors import DumpNotFoundError
 from ingest.source import LocalPostgres
 
 
-def test_restore_happens_once_and_survives_restart(pg_server: LocalPostgres) -> None:
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A server of this test's own: stopping it must not pull the session server from under others."""
+    server = LocalPostgres(state_dir=tmp_path / "pg")
+    server.start()
+    yield server
+    server.destroy()
+
+
+def test_restore_happens_once_and_survives_restart(own_server: LocalPostgres) -> None:
+    pg_server = own_server
+    port = pg_server.state.port
     assert pg_server.is_running()
     assert pg_server.ensure_sample_restored() is False  # already there: no second restore
     with pg_server.connect() as conn:
@@ -19,6 +31,7 @@ def test_restore_happens_once_and_survives_restart(pg_server: LocalPostgres) -> 
     assert not pg_server.is_running()
     dsn = pg_server.start()
     assert pg_server.is_running() and dsn == pg_server.dsn()
+    assert pg_server.state.port == port  # same DSN after a restart
     with pg_server.connect() as conn:
         assert conn.execute("SELECT count(*) FROM payment").fetchone() == (14596,)
 
