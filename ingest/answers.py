@@ -147,19 +147,10 @@ def compute_answers(gateway: str | None = None) -> list[Answer]:
     write lock, works while nothing else runs); other engines go through SQLMesh's
     engine adapter for that gateway.
     """
-    from ingest.errors import WarehouseError
-    from ingest.paths import PROJECT_ROOT, export_warehouse_path
+    from ingest.transform import duckdb_warehouse
 
-    export_warehouse_path()
-    from sqlmesh.core.config import Config
-    from sqlmesh.core.config.loader import load_config_from_paths
-
-    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
-    connection = config.get_connection(gateway)
-    if connection.type_ == "duckdb":
-        path = Path(str(connection.database))
-        if not path.exists():
-            raise WarehouseError(f"No warehouse at {path}: run `dvdrental ingest` and build the models first.")
+    path = duckdb_warehouse(gateway)
+    if path is not None:
         return answers_from_duckdb(path)
 
     from ingest.transform import context

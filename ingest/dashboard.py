@@ -19,8 +19,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from ingest.errors import WarehouseError
-from ingest.paths import ARTIFACTS_DIR, PROJECT_ROOT, export_warehouse_path
+from ingest.paths import ARTIFACTS_DIR
 from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES
 
 if t.TYPE_CHECKING:
@@ -62,18 +61,12 @@ def write_dashboard(path: Path | None = None, gateway: str | None = None) -> Pat
 
 def read_warehouse_facts(gateway: str | None = None) -> WarehouseFacts:
     """Newest bronze extract and per-table row counts on ``gateway`` (default: config's)."""
-    export_warehouse_path()
-    from sqlmesh.core.config import Config
-    from sqlmesh.core.config.loader import load_config_from_paths
+    from ingest.transform import duckdb_warehouse
 
-    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
-    connection = config.get_connection(gateway)
-    if connection.type_ == "duckdb":
+    database = duckdb_warehouse(gateway)
+    if database is not None:
         import duckdb
 
-        database = Path(str(connection.database))
-        if not database.exists():
-            raise WarehouseError(f"No warehouse at {database}: run `dvdrental ingest` and build the models first.")
         with duckdb.connect(str(database), read_only=True) as con:
 
             def fetch(sql: str) -> list[tuple]:

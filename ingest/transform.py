@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import typing as t
+from pathlib import Path
 
 from ingest.errors import PipelineError, TransformError, WarehouseError
 from ingest.paths import PROJECT_ROOT, export_warehouse_path
@@ -92,6 +93,26 @@ def _locked_warehouse_error(path: str, error: BaseException) -> WarehouseError:
         f"The warehouse {path} is open in another process (a running `sqlmesh ui`, notebook, Python "
         f"session or `dvdrental` command?). Close it and run again; nothing was changed. ({_first_line(error)})"
     )
+
+
+def duckdb_warehouse(gateway: str | None = None) -> "Path | None":
+    """The DuckDB file behind ``gateway`` (default: config's), or None for other engines.
+
+    Readers (answers, dashboard) open it read-only instead of building a SQLMesh context:
+    no write lock, and nothing to load. A missing file is a clear error.
+    """
+    from sqlmesh.core.config import Config
+    from sqlmesh.core.config.loader import load_config_from_paths
+
+    export_warehouse_path()
+    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
+    connection = config.get_connection(gateway)
+    if connection.type_ != "duckdb":
+        return None
+    path = Path(str(connection.database))
+    if not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `dvdrental ingest` and build the models first.")
+    return path
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ has the domain ``year``): Airbyte's source-postgres reads them as strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 # Airbyte's metadata columns, in the order the destination creates them.
 META_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -92,12 +93,11 @@ ORDER BY table_name, ordinal_position
 """
 
 
-def declared_source_columns(external_models: "Path | None" = None) -> dict[str, list[str]]:
+def declared_source_columns(external_models: Path | None = None) -> dict[str, list[str]]:
     """Source columns per bronze table as external_models.yaml declares them (metadata columns left out).
 
     These are the columns SQLMesh (and so the silver models) expect in bronze.
     """
-    from pathlib import Path
 
     import yaml
 
