@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest.errors import DumpNotFoundError
+from ingest.errors import ConfigError, DumpNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"  # git-ignored: PostgreSQL data dir, caches
@@ -24,10 +24,21 @@ SHARED_DUMP = PROJECT_ROOT.parent / "shared" / "data" / "dvdrental.tar"
 DUMP_URL = "https://www.postgresqltutorial.com/postgresql-getting-started/postgresql-sample-database/"
 
 
+# DuckDB names a database's catalog after its file, and a catalog called like one of our
+# schemas makes `bronze.raw_dvd_x` ambiguous (catalog.table instead of schema.table).
+RESERVED_WAREHOUSE_NAMES = frozenset({"bronze", "silver", "gold", "main", "memory", "system", "temp"})
+
+
 def warehouse_path() -> Path:
     """The local DuckDB warehouse file (``DVD_WAREHOUSE_PATH`` overrides it)."""
     configured = os.environ.get(WAREHOUSE_ENV)
-    return Path(configured).expanduser().resolve() if configured else DEFAULT_WAREHOUSE
+    path = Path(configured).expanduser().resolve() if configured else DEFAULT_WAREHOUSE
+    if path.stem.lower() in RESERVED_WAREHOUSE_NAMES:
+        raise ConfigError(
+            f"{WAREHOUSE_ENV}={configured}: DuckDB would name the catalog '{path.stem}', which clashes with "
+            f"a schema of the pipeline; choose another file name (e.g. dvdrental.duckdb)."
+        )
+    return path
 
 
 def export_warehouse_path() -> Path:

@@ -51,3 +51,12 @@ def test_missing_dump_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.M
         assert not server.database_exists("dvdrental")  # nothing half-restored
     finally:
         server.destroy()
+
+
+def test_warehouse_named_like_a_schema_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.errors import ConfigError
+    from ingest.paths import warehouse_path
+
+    monkeypatch.setenv("DVD_WAREHOUSE_PATH", str(tmp_path / "bronze.duckdb"))
+    with pytest.raises(ConfigError, match=r"DVD_WAREHOUSE_PATH=.*bronze\.duckdb.*clashes with a schema"):
+        warehouse_path()
