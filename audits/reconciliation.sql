@@ -3,9 +3,9 @@
   Each returns one row (the two counts side by side) when they differ, nothing when they agree.
 */
 
--- Silver keeps exactly one row per source primary key: rows in the model = distinct keys in
+-- Staging (and so silver) keeps exactly one row per source primary key: rows = distinct keys in
 -- its bronze table. Args: source (the bronze table), keys (the primary key column or tuple).
-AUDIT (name silver_rows_match_bronze_keys);
+AUDIT (name one_row_per_bronze_key);
 WITH bronze_keys AS (
   SELECT COUNT(*) AS key_count
   FROM (SELECT @keys FROM @source GROUP BY @keys) AS distinct_keys

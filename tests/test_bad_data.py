@@ -4,8 +4,8 @@ Each case copies the session's sample warehouse, injects one kind of bad row str
 bronze (as Airbyte or a broken source could leave it), then runs the daily `sqlmesh run` on
 prod. A blocking case must fail with a TransformError naming the audit, the model and the
 number of bad rows, and every gold table and the five answers must still be what they were.
-(`sqlmesh run` writes a model's table before auditing it, so the audits sit on silver: the
-failing silver model shows the new rows, nothing downstream of it runs.)
+(`sqlmesh run` writes a model's table before auditing it, so the data audits sit on the
+staging views: a failure there stops silver and gold, which keep the previous run's rows.)
 
 Two kinds are not failures, by decision (docs/reliability.md):
 * a duplicate primary key in bronze: silver keeps the newest extract, deterministically;
@@ -31,22 +31,34 @@ from ingest import transform
 from ingest.answers import answers_from_duckdb
 from ingest.errors import TransformError
 from ingest.paths import PROJECT_ROOT
+from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
 from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
 
 GOLD = ("dim_date", "dim_film", "dim_address", "dim_customer", "fact_rental", "fact_rental_monthly", "report_rentals")
 
 
-def gold_state(path: Path) -> dict[str, object]:
-    """Everything gold serves, plus the five answers."""
-    state: dict[str, object] = {name: query(path, f"SELECT * FROM gold.{name} ORDER BY ALL") for name in GOLD}
+SILVER = tuple(f"dvd_{table.name}" for table in SOURCE_TABLES)
+
+
+def prod_state(path: Path) -> dict[str, object]:
+    """Everything prod serves (every silver and gold table), plus the five answers."""
+    # Silver tables that do not depend on a failing check do refresh (a new `_loaded_at`): rows
+    # are compared without it, so what counts is what the data says.
+    state: dict[str, object] = {
+        f"{schema}.{name}": query(path, f"SELECT * EXCLUDE (_loaded_at) FROM {schema}.{name} ORDER BY ALL")
+        if schema == "silver"
+        else query(path, f"SELECT * FROM {schema}.{name} ORDER BY ALL")
+        for schema, names in (("silver", SILVER), ("gold", GOLD))
+        for name in names
+    }
     state["answers"] = answers_from_duckdb(str(path))
     return state
 
 
 @pytest.fixture(scope="module")
 def built(sample_warehouse: Path) -> tuple[Path, dict[str, object]]:  # noqa: F811
-    return sample_warehouse, gold_state(sample_warehouse)
+    return sample_warehouse, prod_state(sample_warehouse)
 
 
 def _inject(built_path: Path, target: Path, *statements: str) -> Path:
@@ -57,7 +69,7 @@ def _inject(built_path: Path, target: Path, *statements: str) -> Path:
     return warehouse
 
 
-# Bad rental rows, one kind each, injected together: silver.dvd_rental fails every audit at once.
+# Bad rental rows, one kind each, injected together: staging.dvd_rental fails every audit at once.
 RENTAL_CASES = [
     # (what, bronze statement, audit, bad rows)
     ("NULL in a required column", "UPDATE bronze.raw_dvd_rental SET customer_id = NULL WHERE rental_id = 7",
@@ -89,11 +101,11 @@ def test_bad_rentals_fail_named_audits_and_gold_keeps_previous_results(
     message = str(failure.value)
     first_line = message.splitlines()[0]
     for what, _, audit, count in RENTAL_CASES:
-        assert f"{audit} on silver.dvd_rental ({_bad_rows(count)})" in first_line, (what, message)
-        assert f"\n  audit {audit} on silver.dvd_rental: {_bad_rows(count)}\n" in message, (what, message)
+        assert f"{audit} on staging.dvd_rental ({_bad_rows(count)})" in first_line, (what, message)
+        assert f"\n  audit {audit} on staging.dvd_rental: {_bad_rows(count)}\n" in message, (what, message)
     assert "Traceback" not in message and "EvaluateNode" not in message
     assert message.endswith("Models downstream of a failure were not run: they keep the previous results.")
-    assert gold_state(warehouse) == before
+    assert prod_state(warehouse) == before
 
 
 def test_negative_payment_fails_a_named_audit(built: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
@@ -103,9 +115,9 @@ def test_negative_payment_fails_a_named_audit(built: tuple[Path, dict[str, objec
         "UPDATE bronze.raw_dvd_payment SET amount = -amount WHERE payment_id IN (17503, 17504)",
     )
     with sqlmesh_context(warehouse) as ctx:
-        with pytest.raises(TransformError, match=r"failed: audit accepted_range on silver\.dvd_payment \(2 bad rows\)"):
+        with pytest.raises(TransformError, match=r"failed: audit accepted_range on staging\.dvd_payment \(2 bad rows\)"):
             transform.run_prod(ctx=ctx, execution_time=tomorrow())
-    assert gold_state(warehouse) == before
+    assert prod_state(warehouse) == before
 
 
 def test_duplicate_keys_keep_the_newest_extract_deterministically(
@@ -138,7 +150,7 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
     assert query(warehouse, f"SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental {exclude}") == query(
         built_path, f"SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental {exclude}"
     )
-    assert gold_state(warehouse)["dim_customer"] == before["dim_customer"]
+    assert prod_state(warehouse)["gold.dim_customer"] == before["gold.dim_customer"]
 
 
 def _daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -174,10 +186,10 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     assert failed.returncode == TransformError.exit_code == 6, failed.stderr
     assert "Traceback" not in failed.stderr
     [error_line] = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
-    assert error_line.startswith("error: sqlmesh run prod failed: audit references_dimension on silver.dvd_rental (1 bad row)")
-    assert gold_state(warehouse) == before
+    assert error_line.startswith("error: sqlmesh run prod failed: audit references_dimension on staging.dvd_rental (1 bad row)")
+    assert prod_state(warehouse) == before
     [log] = sorted(logs.glob("daily_*.log"))
-    assert "references_dimension on silver.dvd_rental (1 bad row)" in log.read_text()
+    assert "references_dimension on staging.dvd_rental (1 bad row)" in log.read_text()
     [summary] = [line for line in failed.stdout.splitlines() if line.startswith("daily FAILED:")]
     assert "audits" in summary and "/ 1 failed" in summary  # the blocking audit is counted
 
@@ -189,7 +201,7 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     output = flagged.stdout + flagged.stderr
     assert "Traceback" not in output
     assert "references_dimension' audit error: 1 row failed" in output  # SQLMesh's warning
-    assert flagged.stderr.strip().splitlines()[-1] == 'error: audits failed on "dvdrental"."silver"."dvd_payment"; see the log above.'
+    assert flagged.stderr.strip().splitlines()[-1] == 'error: audits failed on "dvdrental"."staging"."dvd_payment"; see the log above.'
     [(amount,)] = query(warehouse, "SELECT amount FROM silver.dvd_payment WHERE payment_id = 17503 AND rental_id = 999999")
     [(revenue_before,)] = query(built_path, "SELECT sum(payment_amount) FROM gold.report_rentals")
     [(revenue_after,)] = query(warehouse, "SELECT sum(payment_amount) FROM gold.report_rentals")

@@ -93,7 +93,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def test_model_lineage_reaches_every_bronze_table_through_silver(ui_url: str) -> None:
+def test_model_lineage_reaches_every_bronze_table_through_silver_and_staging(ui_url: str) -> None:
     graph = _get(f"{ui_url}/api/lineage/{MODEL}")
     assert isinstance(graph, dict)
     root = _fqn(MODEL)
@@ -112,9 +112,13 @@ def test_model_lineage_reaches_every_bronze_table_through_silver(ui_url: str) ->
                 queue.append(parent)
     expected = {_fqn(table.bronze_fqn) for table in SOURCE_TABLES}
     assert set(reached_from) == expected
-    # Bronze is only ever read by silver: gold never skips the silver layer.
+    # Bronze is only ever read by the checked staging views, which only silver reads: gold never
+    # skips the silver layer.
     for bronze, readers in reached_from.items():
-        assert all('"silver".' in reader for reader in readers), (bronze, readers)
+        assert all('"staging".' in reader for reader in readers), (bronze, readers)
+    for node in seen:
+        if '"gold".' in node:
+            assert not any('"staging".' in parent or '"bronze".' in parent for parent in graph[node]), node
     assert any('"silver".' in node for node in seen) and all(graph[b] == [] for b in expected)
 
 
@@ -133,7 +137,7 @@ def test_country_column_traces_to_bronze_country(ui_url: str) -> None:
         assert len(upstream) == 1, f"{path[-1]} has several sources: {upstream}"
     models = [model for model, _ in path]
     assert path[-1] == (_fqn("bronze.raw_dvd_country"), "country"), path
-    assert _fqn("silver.dvd_country") in models, path
+    assert _fqn("silver.dvd_country") in models and _fqn("staging.dvd_country") in models, path
 
 
 _ALL_NODES_DRAWN = """n => {

@@ -1,7 +1,7 @@
 """`dvdrental plan-diff` on a scratch copy of the project: what a model change does against prod.
 
 Prod is built from the project's models (the session's sample build, copied to a scratch
-warehouse; the models copied to a scratch project); then one silver model is changed in the copy and the report must name it as
+warehouse; the models copied to a scratch project); then one staging model (what a silver table publishes) is changed in the copy and the report must name it as
 directly modified and the gold models below it as indirectly modified, with a table diff
 showing the changed values. Prod is not touched by the report.
 """
@@ -53,7 +53,7 @@ def test_model_change_is_reported_direct_and_indirect(scratch_prod: Path, tmp_pa
     assert not unchanged.has_changes
     assert NO_CHANGES in unchanged_path.read_text()
 
-    model = scratch_prod / "models" / "silver" / "dvd_country.sql"
+    model = scratch_prod / "models" / "staging" / "dvd_country.sql"  # silver.dvd_country publishes it
     sql = model.read_text()
     assert "  country, -- Country name." in sql
     model.write_text(sql.replace("  country, -- Country name.", "  UPPER(country) AS country, -- Country name."))
@@ -61,13 +61,13 @@ def test_model_change_is_reported_direct_and_indirect(scratch_prod: Path, tmp_pa
     path, report = write_plan_diff(tmp_path / "plan-diff.md", paths=[scratch_prod])
     text = path.read_text()
 
-    assert report.named("directly modified") == ["silver.dvd_country"]
+    assert report.named("directly modified") == ["staging.dvd_country"]
     indirect = set(report.named("indirectly modified"))
-    assert {"gold.dim_address", "gold.fact_rental", "gold.report_rentals"} <= indirect
-    assert all(name.startswith("gold.") for name in indirect)
-    direct = next(c for c in report.changes if c.name == "silver.dvd_country")
+    assert {"silver.dvd_country", "gold.dim_address", "gold.fact_rental", "gold.report_rentals"} <= indirect
+    assert all(name.startswith("gold.") or name == "silver.dvd_country" for name in indirect)
+    direct = next(c for c in report.changes if c.name == "staging.dvd_country")
     assert direct.category == "breaking"
-    assert "| `silver.dvd_country` | directly modified | breaking |" in text
+    assert "| `staging.dvd_country` | directly modified | breaking |" in text
     assert "| `gold.report_rentals` | indirectly modified |" in text
     assert "+  UPPER(country) AS country," in text  # the change itself
     assert "## Models needing backfill" in text and "`silver.dvd_country`" in text.split("## Models needing backfill")[1]

@@ -23,13 +23,13 @@ from ingest.errors import SchemaDriftError, SourceError
 from ingest.paths import PROJECT_ROOT
 from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
 from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
-from tests.test_bad_data import gold_state
+from tests.test_bad_data import prod_state
 from tests.test_bronze_load import bronze_state
 
 
 @pytest.fixture(scope="module")
 def built(sample_warehouse: Path) -> tuple[Path, dict[str, object]]:  # noqa: F811
-    return sample_warehouse, gold_state(sample_warehouse)
+    return sample_warehouse, prod_state(sample_warehouse)
 
 
 def test_new_column_reaches_bronze_and_gold_is_unchanged(
@@ -56,7 +56,7 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
     assert loaded_at == extracted_at
     assert "channel" not in {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns "
                                                             "WHERE table_name = 'dvd_rental'")}
-    assert gold_state(warehouse) == before
+    assert prod_state(warehouse) == before
 
 
 @pytest.mark.parametrize(
@@ -107,4 +107,4 @@ def test_daily_stops_at_the_drift_and_prod_is_untouched(
     assert "step 2/3" not in done.stdout  # SQLMesh never started
     assert bronze_state(warehouse) == bronze_before
     assert query(warehouse, views_sql) == views_before
-    assert gold_state(warehouse) == before
+    assert prod_state(warehouse) == before

@@ -1,21 +1,21 @@
 MODEL (
-  name silver.dvd_inventory,
-  kind FULL,
+  name staging.dvd_inventory,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain inventory_id,
-  description 'One row per physical copy of a film in a store (public.inventory): the newest bronze copy of each inventory_id.',
+  description 'Checked view over bronze (its audits gate silver.dvd_inventory): one row per physical copy of a film in a store (public.inventory): the newest bronze copy of each inventory_id.',
   audits (
     not_null(columns := (inventory_id, film_id, store_id)),
     unique_values(columns := (inventory_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_inventory, keys := inventory_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_inventory, keys := inventory_id),
     bronze_is_fresh(source := bronze.raw_dvd_inventory)
   )
 );
 
 SELECT
   CAST(inventory_id AS INT) AS inventory_id, -- Primary key of the copy.
-  CAST(film_id AS INT) AS film_id, -- The film on the disc (silver.dvd_film).
+  CAST(film_id AS INT) AS film_id, -- The film on the disc (staging.dvd_film).
   CAST(store_id AS INT) AS store_id, -- The store that owns the copy.
   CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
   @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).

@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_country,
-  kind FULL,
+  name staging.dvd_country,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain country_id,
-  description 'One row per country (public.country): the newest bronze copy of each country_id.',
+  description 'Checked view over bronze (its audits gate silver.dvd_country): one row per country (public.country): the newest bronze copy of each country_id.',
   audits (
     not_null(columns := (country_id, country)),
     unique_values(columns := (country_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_country, keys := country_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_country, keys := country_id),
     bronze_is_fresh(source := bronze.raw_dvd_country)
   )
 );

@@ -1,10 +1,10 @@
 MODEL (
-  name silver.dvd_film,
-  kind FULL,
+  name staging.dvd_film,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain film_id,
-  description 'One row per film (public.film): the newest bronze copy of each film_id, with Airbyte''s strings turned back into numbers and arrays. The tsvector column fulltext is dropped (a search index, no analytical meaning).',
+  description 'Checked view over bronze (its audits gate silver.dvd_film): one row per film (public.film): the newest bronze copy of each film_id, with Airbyte''s strings turned back into numbers and arrays. The tsvector column fulltext is dropped (a search index, no analytical meaning).',
   audits (
     not_null(columns := (film_id, title, language_id, rental_duration, rental_rate, replacement_cost)),
     unique_values(columns := (film_id)),
@@ -12,7 +12,7 @@ MODEL (
     accepted_range(column := rental_duration, min_v := 1),
     accepted_range(column := rental_rate, min_v := 0),
     accepted_range(column := replacement_cost, min_v := 0),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_film, keys := film_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_film, keys := film_id),
     bronze_is_fresh(source := bronze.raw_dvd_film)
   )
 );
@@ -22,7 +22,7 @@ SELECT
   title, -- Film title.
   description, -- Short plot description.
   CAST(release_year AS INT) AS release_year, -- Release year (the source domain `year`, which Airbyte reads as a string).
-  CAST(language_id AS INT) AS language_id, -- Spoken language (silver.dvd_language).
+  CAST(language_id AS INT) AS language_id, -- Spoken language (staging.dvd_language).
   CAST(rental_duration AS INT) AS rental_duration, -- Allowed rental period in days before a rental counts as late.
   CAST(rental_rate AS DECIMAL(4, 2)) AS rental_rate, -- Price of one rental (source numeric(4,2)).
   CAST(length AS INT) AS length, -- Running time in minutes.

@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_city,
-  kind FULL,
+  name staging.dvd_city,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain city_id,
-  description 'One row per city (public.city): the newest bronze copy of each city_id.',
+  description 'Checked view over bronze (its audits gate silver.dvd_city): one row per city (public.city): the newest bronze copy of each city_id.',
   audits (
     not_null(columns := (city_id, city, country_id)),
     unique_values(columns := (city_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_city, keys := city_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_city, keys := city_id),
     bronze_is_fresh(source := bronze.raw_dvd_city)
   )
 );
@@ -16,7 +16,7 @@ MODEL (
 SELECT
   CAST(city_id AS INT) AS city_id, -- Primary key of the city.
   city, -- City name.
-  CAST(country_id AS INT) AS country_id, -- The country (silver.dvd_country).
+  CAST(country_id AS INT) AS country_id, -- The country (staging.dvd_country).
   CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
   @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
 FROM bronze.raw_dvd_city

@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_language,
-  kind FULL,
+  name staging.dvd_language,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain language_id,
-  description 'One row per language (public.language): the newest bronze copy of each language_id. The source pads names (char(20)); they are trimmed here.',
+  description 'Checked view over bronze (its audits gate silver.dvd_language): one row per language (public.language): the newest bronze copy of each language_id. The source pads names (char(20)); they are trimmed here.',
   audits (
     not_null(columns := (language_id, name)),
     unique_values(columns := (language_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_language, keys := language_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_language, keys := language_id),
     bronze_is_fresh(source := bronze.raw_dvd_language)
   )
 );

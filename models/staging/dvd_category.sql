@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_category,
-  kind FULL,
+  name staging.dvd_category,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain category_id,
-  description 'One row per film category (public.category): the newest bronze copy of each category_id.',
+  description 'Checked view over bronze (its audits gate silver.dvd_category): one row per film category (public.category): the newest bronze copy of each category_id.',
   audits (
     not_null(columns := (category_id, name)),
     unique_values(columns := (category_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_category, keys := category_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_category, keys := category_id),
     bronze_is_fresh(source := bronze.raw_dvd_category)
   )
 );

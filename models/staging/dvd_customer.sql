@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_customer,
-  kind FULL,
+  name staging.dvd_customer,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain customer_id,
-  description 'One row per customer (public.customer) as of the latest load: the newest bronze copy of each customer_id. History lives in gold.dim_customer.',
+  description 'Checked view over bronze (its audits gate silver.dvd_customer): one row per customer (public.customer) as of the latest load: the newest bronze copy of each customer_id. History lives in gold.dim_customer.',
   audits (
     not_null(columns := (customer_id, store_id, address_id, first_name, last_name)),
     unique_values(columns := (customer_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_customer, keys := customer_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_customer, keys := customer_id),
     bronze_is_fresh(source := bronze.raw_dvd_customer)
   )
 );
@@ -19,7 +19,7 @@ SELECT
   first_name, -- First name.
   last_name, -- Last name.
   email, -- E-mail address.
-  CAST(address_id AS INT) AS address_id, -- The customer's current address (silver.dvd_address).
+  CAST(address_id AS INT) AS address_id, -- The customer's current address (staging.dvd_address).
   activebool, -- Active flag (boolean column of the source).
   create_date, -- Date the customer was created.
   CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change (nearly constant in the sample: not a watermark).

@@ -1,14 +1,14 @@
 MODEL (
-  name silver.dvd_address,
-  kind FULL,
+  name staging.dvd_address,
+  kind VIEW,
   cron '@daily',
   owner 'data-engineering',
   grain address_id,
-  description 'One row per address (public.address): the newest bronze copy of each address_id, typed as in the source.',
+  description 'Checked view over bronze (its audits gate silver.dvd_address): one row per address (public.address): the newest bronze copy of each address_id, typed as in the source.',
   audits (
     not_null(columns := (address_id, city_id)),
     unique_values(columns := (address_id)),
-    silver_rows_match_bronze_keys(source := bronze.raw_dvd_address, keys := address_id),
+    one_row_per_bronze_key(source := bronze.raw_dvd_address, keys := address_id),
     bronze_is_fresh(source := bronze.raw_dvd_address)
   )
 );
@@ -18,7 +18,7 @@ SELECT
   address, -- First address line.
   address2, -- Second address line (mostly empty).
   district, -- District / state / province.
-  CAST(city_id AS INT) AS city_id, -- The city (silver.dvd_city).
+  CAST(city_id AS INT) AS city_id, -- The city (staging.dvd_city).
   postal_code, -- Postal code as text (leading zeros and letters are kept).
   phone, -- Phone number as text.
   CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
