@@ -99,7 +99,7 @@ def render_script(out: Path) -> list[str]:
             columns = ", ".join(f'"{n}" {d.sql(dialect="duckdb")}' for n, d in model.columns_to_types.items())
             statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} ({columns})")
             statements.append(f"INSERT INTO {target.sql(dialect='duckdb')} {body}")
-        elif model.kind.is_view:  # the checked staging views: SQLMesh creates views too
+        elif model.kind.is_view:  # SQLMesh creates views for VIEW models too
             statements.append(f"CREATE VIEW {target.sql(dialect='duckdb')} AS {body}")
         else:
             statements.append(f"CREATE TABLE {target.sql(dialect='duckdb')} AS {body}")

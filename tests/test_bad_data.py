@@ -5,7 +5,7 @@ bronze (as Airbyte or a broken source could leave it), then runs the daily `sqlm
 prod. A blocking case must fail with a TransformError naming the audit, the model and the
 number of bad rows, and every gold table and the five answers must still be what they were.
 (`sqlmesh run` writes a model's table before auditing it, so the data audits sit on the
-staging views: a failure there stops silver and gold, which keep the previous run's rows.)
+staging tables: a failure there stops silver and gold, which keep the previous run's rows.)
 
 Two kinds are not failures, by decision (docs/reliability.md):
 * a duplicate primary key in bronze: silver keeps the newest extract, deterministically;

@@ -112,7 +112,7 @@ def test_model_lineage_reaches_every_bronze_table_through_silver_and_staging(ui_
                 queue.append(parent)
     expected = {_fqn(table.bronze_fqn) for table in SOURCE_TABLES}
     assert set(reached_from) == expected
-    # Bronze is only ever read by the checked staging views, which only silver reads: gold never
+    # Bronze is only ever read by the checked staging tables, which only silver reads: gold never
     # skips the silver layer.
     for bronze, readers in reached_from.items():
         assert all('"staging".' in reader for reader in readers), (bronze, readers)

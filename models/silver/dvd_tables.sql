@@ -1,17 +1,17 @@
-/* Silver: the published copy of each checked staging view, one model per source table.
+/* Silver: the published copy of each checked staging table, one model per source table.
 
    Why a copy: `sqlmesh run` writes a model and then audits it, so an audited table shows its new
-   rows even when a blocking audit fails. The checks therefore run on staging.dvd_<table> (views
-   over bronze, nobody's interface), and silver is refreshed only when every one of them passed:
+   rows even when a blocking audit fails. The checks therefore run on staging.dvd_<table> (tables
+   built from bronze, nobody's interface), and silver is refreshed only when every one of them passed:
    a failed audit stops here and silver and gold keep the previous run's rows.
-   Column meanings are documented once, on the staging view each copy reads. */
+   Column meanings are documented once, on the staging table each copy reads. */
 MODEL (
   name silver.dvd_@{source_table},
   kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain @grain,
-  description 'One row per source row, typed as in the source: the published copy of the staging view with the same table name (staging.dvd_<table>), refreshed only after all of its audits passed. Column descriptions: see that view.',
+  description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>), refreshed only after all of its audits passed. Column descriptions: see that model.',
   blueprints (
     (source_table := address, grain := address_id),
     (source_table := category, grain := category_id),

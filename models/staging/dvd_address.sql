@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_address,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain address_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_address): one row per address (public.address): the newest bronze copy of each address_id, typed as in the source.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_address): one row per address (public.address): the newest bronze copy of each address_id, typed as in the source.',
   audits (
     not_null(columns := (address_id, city_id)),
     unique_values(columns := (address_id)),

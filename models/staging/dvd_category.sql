@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_category,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain category_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_category): one row per film category (public.category): the newest bronze copy of each category_id.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_category): one row per film category (public.category): the newest bronze copy of each category_id.',
   audits (
     not_null(columns := (category_id, name)),
     unique_values(columns := (category_id)),

@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_city,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain city_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_city): one row per city (public.city): the newest bronze copy of each city_id.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_city): one row per city (public.city): the newest bronze copy of each city_id.',
   audits (
     not_null(columns := (city_id, city, country_id)),
     unique_values(columns := (city_id)),

@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_country,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain country_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_country): one row per country (public.country): the newest bronze copy of each country_id.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_country): one row per country (public.country): the newest bronze copy of each country_id.',
   audits (
     not_null(columns := (country_id, country)),
     unique_values(columns := (country_id)),

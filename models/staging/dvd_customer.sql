@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_customer,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain customer_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_customer): one row per customer (public.customer) as of the latest load: the newest bronze copy of each customer_id. History lives in gold.dim_customer.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_customer): one row per customer (public.customer) as of the latest load: the newest bronze copy of each customer_id. History lives in gold.dim_customer.',
   audits (
     not_null(columns := (customer_id, store_id, address_id, first_name, last_name)),
     unique_values(columns := (customer_id)),

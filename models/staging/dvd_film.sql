@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_film,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain film_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_film): one row per film (public.film): the newest bronze copy of each film_id, with Airbyte''s strings turned back into numbers and arrays. The tsvector column fulltext is dropped (a search index, no analytical meaning).',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_film): one row per film (public.film): the newest bronze copy of each film_id, with Airbyte''s strings turned back into numbers and arrays. The tsvector column fulltext is dropped (a search index, no analytical meaning).',
   audits (
     not_null(columns := (film_id, title, language_id, rental_duration, rental_rate, replacement_cost)),
     unique_values(columns := (film_id)),

@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_film_category,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain (film_id, category_id),
-  description 'Checked view over bronze (its audits gate silver.dvd_film_category): one row per (film, category) pair (public.film_category): the newest bronze copy of each pair. The sample has exactly one category per film.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_film_category): one row per (film, category) pair (public.film_category): the newest bronze copy of each pair. The sample has exactly one category per film.',
   audits (
     not_null(columns := (film_id, category_id)),
     unique_combination_of_columns(columns := (film_id, category_id)),

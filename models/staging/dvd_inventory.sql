@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_inventory,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain inventory_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_inventory): one row per physical copy of a film in a store (public.inventory): the newest bronze copy of each inventory_id.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_inventory): one row per physical copy of a film in a store (public.inventory): the newest bronze copy of each inventory_id.',
   audits (
     not_null(columns := (inventory_id, film_id, store_id)),
     unique_values(columns := (inventory_id)),

@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_language,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain language_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_language): one row per language (public.language): the newest bronze copy of each language_id. The source pads names (char(20)); they are trimmed here.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_language): one row per language (public.language): the newest bronze copy of each language_id. The source pads names (char(20)); they are trimmed here.',
   audits (
     not_null(columns := (language_id, name)),
     unique_values(columns := (language_id)),

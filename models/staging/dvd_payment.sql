@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_payment,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain payment_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_payment): one row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2). A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_payment): one row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2). A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
   -- The rental the non-blocking referential audit checks.
   depends_on (staging.dvd_rental),
   audits (

@@ -1,10 +1,10 @@
 MODEL (
   name staging.dvd_rental,
-  kind VIEW,
+  kind FULL,
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'Checked view over bronze (its audits gate silver.dvd_rental): one row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_rental): one row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
   -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
   depends_on (staging.dvd_inventory, staging.dvd_customer),
   audits (
