@@ -4,13 +4,15 @@
   model), dimension_column (its key). A NULL key is allowed here (e.g. the return date key
   of a rental not yet returned); not_null audits say where it is not.
   The model must depend on the dimension (query or `depends_on`) so the dimension is built first.
+  condition (default TRUE) limits the rows checked, e.g. leaving out tombstones.
 */
-AUDIT (name references_dimension);
+AUDIT (name references_dimension, defaults (condition = TRUE));
 SELECT DISTINCT
   @column AS dangling_key
 FROM @this_model
 WHERE
-  @column IS NOT NULL
+  @condition
+  AND @column IS NOT NULL
   AND @column NOT IN (
     SELECT @dimension_column FROM @dimension WHERE @dimension_column IS NOT NULL
   );

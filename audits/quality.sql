@@ -14,15 +14,17 @@
 -- @future_tolerance_days (config.yaml `variables:` may set it; default 7). The tests' own
 -- scenarios date a rental a couple of days ahead of the load (tests/test_fact_rental_incremental.py),
 -- which is within it. NULLs pass (not_null says where they may not).
--- Args: column (a TIMESTAMP_NTZ event time of the model; the model has _loaded_at).
-AUDIT (name not_in_future);
+-- Args: column (a TIMESTAMP_NTZ event time of the model; the model has _loaded_at); condition
+-- (default TRUE) limits the rows checked, e.g. to those a change-driven model wrote in this run.
+AUDIT (name not_in_future, defaults (condition = TRUE));
 SELECT *
 FROM @this_model
-WHERE @column > TIMESTAMPADD(DAY, @VAR('future_tolerance_days', 7), CAST(_loaded_at AS TIMESTAMP_NTZ));
+WHERE @condition AND @column > TIMESTAMPADD(DAY, @VAR('future_tolerance_days', 7), CAST(_loaded_at AS TIMESTAMP_NTZ));
 
 -- One event cannot precede another of the same row (a return before its rental).
--- NULLs pass (a rental not yet returned). Args: column (the later event), earlier (the earlier one).
-AUDIT (name not_before);
+-- NULLs pass (a rental not yet returned). Args: column (the later event), earlier (the earlier one),
+-- condition (default TRUE) as for not_in_future.
+AUDIT (name not_before, defaults (condition = TRUE));
 SELECT *
 FROM @this_model
-WHERE @column < @earlier;
+WHERE @condition AND @column < @earlier;

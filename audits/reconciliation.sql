@@ -4,14 +4,16 @@
 */
 
 -- Staging (and so silver) keeps exactly one row per source primary key: rows = distinct keys in
--- its bronze table. Args: source (the bronze table), keys (the primary key column or tuple).
-AUDIT (name one_row_per_bronze_key);
+-- its bronze table. Args: source (the bronze table), keys (the primary key column or tuple),
+-- condition (default TRUE): the model's rows that count, e.g. NOT _is_deleted to leave out tombstones.
+AUDIT (name one_row_per_bronze_key, defaults (condition = TRUE));
 WITH bronze_keys AS (
   SELECT COUNT(*) AS key_count
   FROM (SELECT @keys FROM @source GROUP BY @keys) AS distinct_keys
 ), model_rows AS (
   SELECT COUNT(*) AS row_count
   FROM @this_model
+  WHERE @condition
 )
 SELECT
   bronze_keys.key_count AS bronze_distinct_keys,

@@ -83,7 +83,7 @@ def render_script(out: Path) -> list[str]:
         query = ctx.render(model.name, start="2005-05-24", end=now, execution_time=now)
         for tbl in query.find_all(exp.Table):
             tbl.set("catalog", None)
-        query = query.transform(_duckdb_from_json)
+        query = query.transform(_duckdb_forms)
         target = exp.to_table(model.name)
         schemas.add(target.db)
         body = query.sql(dialect="duckdb")
@@ -110,10 +110,16 @@ def render_script(out: Path) -> list[str]:
     return gold
 
 
-def _duckdb_from_json(node):
-    """macros/airbyte.py picks DuckDB's from_json form only when it sees the engine; rendering outside
-    a plan gets the Databricks form, so it is swapped here the same way the macro would."""
+def _duckdb_forms(node):
+    """macros/airbyte.py and macros/changes.py pick DuckDB's forms (from_json, hash) only when they see
+    the engine; rendering outside a plan gets the Databricks forms, so they are swapped here the same
+    way the macros would."""
     from sqlglot import exp
+
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Anonymous) and node.this.name.upper() == "XXHASH64":
+        columns = node.this.expressions[::2]  # each column is followed by its NULL flag in the Spark form
+        native = exp.Anonymous(this="hash", expressions=[c.copy() for c in columns])
+        return exp.cast(exp.BitwiseRightShift(this=native, expression=exp.Literal.number(1)), "BIGINT")
 
     if (
         isinstance(node, exp.Cast)

@@ -147,8 +147,8 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
     assert query(warehouse, "SELECT staff_id FROM gold.fact_rental WHERE rental_id = 13") == [(2,)]
     # Everything else is as before.
     exclude = "WHERE rental_id NOT IN (12, 13) ORDER BY rental_id"
-    assert query(warehouse, f"SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental {exclude}") == query(
-        built_path, f"SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental {exclude}"
+    assert query(warehouse, f"SELECT * EXCLUDE (_changed_at) FROM gold.fact_rental {exclude}") == query(
+        built_path, f"SELECT * EXCLUDE (_changed_at) FROM gold.fact_rental {exclude}"
     )
     assert prod_state(warehouse)["gold.dim_customer"] == before["gold.dim_customer"]
 

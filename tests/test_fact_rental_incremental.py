@@ -3,7 +3,7 @@
 Scenario on a private copy of the sample: build prod, then change the source the way a
 real day does - a late payment on a 2005 rental, a late return, a new rental, a deleted
 rental - load bronze again and `sqlmesh run` the next day. The run must write exactly the
-changed rentals (their _processed_at moves; nobody else's does), drop the deleted one, and
+changed rentals (their _changed_at moves; nobody else's does), drop the deleted one, and
 end with the same table as a warehouse built from scratch on the changed source.
 
 A second test follows a customer who moves between two loads through gold.dim_customer's
@@ -29,7 +29,7 @@ def built_from_sample(sample_warehouse: Path) -> Path:  # noqa: F811
     return sample_warehouse
 
 
-FACT_COLUMNS_SQL = "SELECT * EXCLUDE (_processed_at) FROM gold.fact_rental ORDER BY rental_id"
+FACT_COLUMNS_SQL = "SELECT * EXCLUDE (_changed_at) FROM gold.fact_rental ORDER BY rental_id"
 
 
 def _one(conn: psycopg.Connection, sql: str, params: tuple = ()) -> tuple:
@@ -62,14 +62,31 @@ def _change_source(dsn: str) -> dict[str, int]:
             "VALUES ('2006-02-20 23:59:30', 1, 1, 1) RETURNING rental_id",
         )
         conn.execute("DELETE FROM rental WHERE rental_id = %s", (deleted,))
-    return {"paid_late": paid_late, "returned_late": returned_late, "new": new_rental, "deleted": deleted}
+        # A refund: the only payment of another rental is deleted; it must lose its revenue.
+        (refunded, refund_id) = _one(
+            conn,
+            "SELECT rental_id, min(payment_id) FROM payment WHERE rental_id <> %s "
+            "GROUP BY rental_id HAVING count(*) = 1 ORDER BY rental_id LIMIT 1",
+            (paid_late,),
+        )
+        conn.execute("DELETE FROM payment WHERE payment_id = %s", (refund_id,))
+        # A payment booked on the wrong rental is moved: both rentals' revenue changes.
+        (moved_from, moved_to, moved_id) = _one(
+            conn,
+            "SELECT p.rental_id, p.rental_id + 1, p.payment_id FROM payment p WHERE p.rental_id > %s "
+            "AND EXISTS (SELECT 1 FROM rental r WHERE r.rental_id = p.rental_id + 1) ORDER BY p.payment_id LIMIT 1",
+            (refunded,),
+        )
+        conn.execute("UPDATE payment SET rental_id = %s WHERE payment_id = %s", (moved_to, moved_id))
+    return {"paid_late": paid_late, "returned_late": returned_late, "new": new_rental, "deleted": deleted,
+            "refunded": refunded, "moved_from": moved_from, "moved_to": moved_to}
 
 
 def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
     source_db: str, built_from_sample: Path, tmp_path: Path
 ) -> None:
     warehouse = copy_warehouse(built_from_sample, tmp_path / "incremental" / "dvdrental.duckdb")
-    [(first_processed_at,)] = query(warehouse, "SELECT DISTINCT _processed_at FROM gold.fact_rental")
+    [(first_changed_at,)] = query(warehouse, "SELECT DISTINCT _changed_at FROM gold.fact_rental")
     assert query(warehouse, "SELECT COUNT(*) FROM gold.fact_rental") == [(16044,)]
 
     changed = _change_source(source_db)
@@ -81,11 +98,19 @@ def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
     rewritten = {
         rental_id
         for (rental_id,) in query(
-            warehouse, f"SELECT rental_id FROM gold.fact_rental WHERE _processed_at <> TIMESTAMP '{first_processed_at}'"
+            warehouse, f"SELECT rental_id FROM gold.fact_rental WHERE _changed_at <> TIMESTAMP '{first_changed_at}'"
         )
     }
     # Unchanged rentals - the 16,000 others, re-extracted in a new bronze generation - are not rewritten.
-    assert rewritten == {changed["paid_late"], changed["returned_late"], changed["new"]}
+    assert rewritten == {changed[k] for k in ("paid_late", "returned_late", "new", "refunded", "moved_from", "moved_to")}
+    # Upstream, staging wrote only the changed source rows (and tombstones for the deleted ones).
+    assert query(
+        warehouse,
+        f"SELECT rental_id, _is_deleted FROM staging.dvd_rental WHERE _changed_at <> TIMESTAMP '{first_changed_at}' ORDER BY 1",
+    ) == sorted([(changed["returned_late"], False), (changed["new"], False), (changed["deleted"], True)])
+    assert query(
+        warehouse, f"SELECT count(*), count(*) FILTER (WHERE _is_deleted) FROM staging.dvd_payment WHERE _changed_at <> TIMESTAMP '{first_changed_at}'"
+    ) == [(3, 1)]  # the late payment, the moved one, the refund's tombstone
     assert query(warehouse, "SELECT COUNT(*) FROM gold.fact_rental") == [(16044,)]  # +1 new, -1 deleted
     assert query(warehouse, f"SELECT COUNT(*) FROM gold.fact_rental WHERE rental_id = {changed['deleted']}") == [(0,)]
 
@@ -100,11 +125,24 @@ def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
     assert returned[0][3] is True
     new = query(warehouse, f"SELECT rental_date_key, payment_count, is_returned, is_late FROM gold.fact_rental WHERE rental_id = {changed['new']}")
     assert new == [(20060220, 0, False, None)]
-    # The report follows the fact (full rebuild of a cheap table).
+    refunded = query(warehouse, f"SELECT payment_amount, payment_count FROM gold.fact_rental WHERE rental_id = {changed['refunded']}")
+    assert [(float(a), c) for a, c in refunded] == [(0.0, 0)]
+    # The report follows the fact, rewriting the same rentals.
     assert query(warehouse, "SELECT COUNT(*) FROM gold.report_rentals") == [(16044,)]
+    assert {
+        r for (r,) in query(warehouse, f"SELECT rental_id FROM gold.report_rentals WHERE _changed_at <> TIMESTAMP '{first_changed_at}'")
+    } == rewritten
 
+    # Everything the run changed equals a warehouse built from scratch on the changed source.
     rebuilt = build_warehouse(source_db, tmp_path / "rebuild" / "dvdrental.duckdb")
     assert query(warehouse, FACT_COLUMNS_SQL) == query(rebuilt, FACT_COLUMNS_SQL)
+    for table in ("silver.dvd_rental", "silver.dvd_payment", "gold.report_rentals"):
+        columns_sql = f"SELECT * EXCLUDE (_changed_at, _loaded_at) FROM {table} ORDER BY ALL"
+        if table == "silver.dvd_payment":  # which version a payment replaced depends on the history
+            columns_sql = columns_sql.replace("_loaded_at)", "_loaded_at, _previous_rental_id)")
+        if table == "gold.report_rentals":
+            columns_sql = columns_sql.replace(", _loaded_at", "")
+        assert query(warehouse, columns_sql) == query(rebuilt, columns_sql), table
 
 
 def test_customer_history_first_versions_cover_old_rentals_and_moves_open_versions(

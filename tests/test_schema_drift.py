@@ -50,10 +50,14 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
 
     with sqlmesh_context(warehouse) as ctx:
         assert transform.run_prod(ctx=ctx, execution_time=tomorrow()).is_success
-    # Silver ran on the new generation (and ignores the new columns); gold is exactly as before.
-    [(loaded_at,)] = query(warehouse, "SELECT DISTINCT _loaded_at FROM silver.dvd_rental")
-    [(extracted_at,)] = query(warehouse, "SELECT DISTINCT _airbyte_extracted_at FROM bronze.raw_dvd_rental")
+    # Silver ran on the new generation and ignores the new columns: the reference tables are copied
+    # whole from it, the change-driven event tables found no changed row (a new column is not part
+    # of a rental's or payment's content); gold is exactly as before.
+    [(loaded_at,)] = query(warehouse, "SELECT DISTINCT _loaded_at FROM silver.dvd_customer")
+    [(extracted_at,)] = query(warehouse, "SELECT DISTINCT _airbyte_extracted_at FROM bronze.raw_dvd_customer")
     assert loaded_at == extracted_at
+    for table in ("staging.dvd_rental", "staging.dvd_payment"):
+        assert query(warehouse, f"SELECT count(DISTINCT _changed_at) FROM {table}") == [(1,)], table
     assert "channel" not in {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns "
                                                             "WHERE table_name = 'dvd_rental'")}
     assert prod_state(warehouse) == before

@@ -1,11 +1,12 @@
 MODEL (
   name gold.fact_rental,
-  /* Incremental by content: every run computes the candidate rows from silver (cheap: one row
-     per rental) and keeps only those that are new or whose content hash differs from the row
-     already stored in this table (@this_model); the merge on rental_id upserts just those.
-     So a daily run writes what changed - a late payment, a late return, a new rental - and its
-     result equals a full rebuild. Rentals deleted in the source are deleted here too (the
-     post-statement below), so the table always has exactly the rentals of silver.dvd_rental. */
+  /* Change-driven: a run recomputes only the rentals something changed for in its interval
+     (rentals_to_refresh: the rental, one of its payments, its copy or film, its customer's
+     versions), keeps those whose content hash differs from the stored row (@this_model), and the
+     merge on rental_id upserts just those. So a daily run writes what changed - a late payment, a
+     late return, a new rental - and its result equals a full rebuild. Rentals deleted in the
+     source are deleted here too (the post-statement below), so the table always has exactly the
+     rentals of silver.dvd_rental. */
   kind INCREMENTAL_BY_UNIQUE_KEY (
     unique_key rental_id
   ),
@@ -14,30 +15,71 @@ MODEL (
   grain rental_id,
   -- The dimensions the referential-integrity audits check; dim_customer is read by the query.
   depends_on (gold.dim_date, gold.dim_film, gold.dim_address),
+  -- Row checks look at the rows this run wrote; the reconciliations below look at the whole table.
   description 'Rental fact: exactly one row per rental, with keys to every dimension and the payment and return measures. Payments are aggregated per rental before joining, so rentals with two payments are not duplicated and unpaid rentals have amount 0 and count 0. Durations are fractional days (return minus rental, in seconds / 86400); NULL while not returned. Late = returned more than the film''s allowed rental days after renting; NULL while not returned (not known yet).',
   audits (
-    not_null(columns := (rental_id, rental_date_key, rental_at, film_id, inventory_id, store_id, customer_id, customer_valid_from, address_id, payment_amount, payment_count, is_returned, _row_hash, _processed_at)),
-    unique_values(columns := (rental_id)),
-    accepted_range(column := payment_amount, min_v := 0),
-    accepted_range(column := payment_count, min_v := 0),
-    accepted_range(column := rental_duration_days, min_v := 0),
+    not_null(columns := (rental_id, rental_date_key, rental_at, film_id, inventory_id, store_id, customer_id, customer_valid_from, address_id, payment_amount, payment_count, is_returned, _row_hash, _changed_at), condition := _changed_at >= @start_ts),
+    unique_values(columns := (rental_id), condition := _changed_at >= @start_ts),
+    accepted_range(column := payment_amount, min_v := 0, condition := _changed_at >= @start_ts),
+    accepted_range(column := payment_count, min_v := 0, condition := _changed_at >= @start_ts),
+    accepted_range(column := rental_duration_days, min_v := 0, condition := _changed_at >= @start_ts),
     row_count_matches(other := silver.dvd_rental),
     revenue_matches_payments,
-    references_dimension(column := rental_date_key, dimension := gold.dim_date, dimension_column := date_key),
-    references_dimension(column := return_date_key, dimension := gold.dim_date, dimension_column := date_key),
-    references_dimension(column := film_id, dimension := gold.dim_film, dimension_column := film_id),
-    references_dimension(column := address_id, dimension := gold.dim_address, dimension_column := address_id),
+    references_dimension(column := rental_date_key, dimension := gold.dim_date, dimension_column := date_key, condition := _changed_at >= @start_ts),
+    references_dimension(column := return_date_key, dimension := gold.dim_date, dimension_column := date_key, condition := _changed_at >= @start_ts),
+    references_dimension(column := film_id, dimension := gold.dim_film, dimension_column := film_id, condition := _changed_at >= @start_ts),
+    references_dimension(column := address_id, dimension := gold.dim_address, dimension_column := address_id, condition := _changed_at >= @start_ts),
     customer_version_exists
   )
 );
 
-WITH payments_per_rental AS (
+WITH rentals_to_refresh AS (
+  -- Every rental whose fact row can have changed in this interval; the rest are left alone.
+  SELECT rental_id FROM silver.dvd_rental WHERE _changed_at >= @start_ts -- new or changed rentals
+  UNION
+  SELECT rental_id FROM silver.dvd_payment WHERE _changed_at >= @start_ts -- new or changed payments
+  UNION
+  SELECT _previous_rental_id FROM silver.dvd_payment WHERE _changed_at >= @start_ts -- a payment moved to another rental
+  UNION
+  -- payments deleted in the source (their tombstones: silver no longer has them)
+  SELECT rental_id FROM staging.dvd_payment WHERE _is_deleted AND _changed_at >= @start_ts
+  UNION
+  -- the rented copy moved to another film or store, or the film's allowed days changed (is_late)
+  SELECT
+    stored.rental_id
+  FROM @this_model AS stored
+  LEFT JOIN silver.dvd_inventory AS inventory
+    ON inventory.inventory_id = stored.inventory_id
+  LEFT JOIN silver.dvd_film AS film
+    ON film.film_id = inventory.film_id
+  WHERE
+    NOT (
+      stored.film_id <=> inventory.film_id
+      AND stored.store_id <=> inventory.store_id
+      AND stored.is_late <=> CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END
+    )
+  UNION
+  -- the customer got a new version, or one closed: the version valid at rental time can differ
+  SELECT
+    rental.rental_id
+  FROM silver.dvd_rental AS rental
+  WHERE
+    rental.customer_id IN (
+      SELECT customer_id FROM gold.dim_customer WHERE valid_from >= @start_ts OR valid_to >= @start_ts
+    )
+), rentals AS (
+  SELECT
+    rental.*
+  FROM silver.dvd_rental AS rental
+  WHERE rental.rental_id IN (SELECT rental_id FROM rentals_to_refresh)
+), payments_per_rental AS (
   -- Aggregated before the join: one row per rental whatever the number of payments.
   SELECT
     rental_id,
     SUM(amount) AS payment_amount,
     COUNT(*) AS payment_count
   FROM silver.dvd_payment
+  WHERE rental_id IN (SELECT rental_id FROM rentals_to_refresh)
   GROUP BY rental_id
 ), customer_version_at_rental AS (
   /* The customer version valid when the rental happened: valid_from <= rental_date < valid_to.
@@ -48,12 +90,12 @@ WITH payments_per_rental AS (
     rental.rental_id,
     customer.valid_from AS customer_valid_from,
     customer.address_id
-  FROM silver.dvd_rental AS rental
+  FROM rentals AS rental
   JOIN gold.dim_customer AS customer
     ON customer.customer_id = rental.customer_id
     AND rental.rental_date < COALESCE(customer.valid_to, CAST('9999-12-31 00:00:00' AS TIMESTAMP_NTZ))
   QUALIFY ROW_NUMBER() OVER (PARTITION BY rental.rental_id ORDER BY customer.valid_from) = 1
-), rentals AS (
+), refreshed_rentals AS (
   SELECT
     rental.rental_id,
     rental.rental_date AS rental_at,
@@ -69,7 +111,7 @@ WITH payments_per_rental AS (
     COALESCE(payments_per_rental.payment_count, 0) AS payment_count,
     TIMESTAMPDIFF(SECOND, rental.rental_date, rental.return_date) / 86400.0 AS rental_duration_days,
     film.rental_duration AS allowed_rental_days
-  FROM silver.dvd_rental AS rental
+  FROM rentals AS rental
   LEFT JOIN silver.dvd_inventory AS inventory
     ON inventory.inventory_id = rental.inventory_id
   LEFT JOIN silver.dvd_film AS film
@@ -97,7 +139,7 @@ WITH payments_per_rental AS (
     CAST(rental_duration_days AS DOUBLE) AS rental_duration_days,
     returned_at IS NOT NULL AS is_returned,
     CASE WHEN returned_at IS NOT NULL THEN rental_duration_days > allowed_rental_days END AS is_late
-  FROM rentals
+  FROM refreshed_rentals
 ), hashed_rows AS (
   SELECT
     *,
@@ -127,7 +169,7 @@ SELECT
   hashed_rows.is_returned, -- TRUE once the copy is back.
   hashed_rows.is_late, -- Returned later than the film's allowed rental days after renting; NULL while not returned.
   hashed_rows._row_hash, -- MD5 of the columns above: what the incremental run compares.
-  CAST(@execution_ts AS TIMESTAMP_NTZ) AS _processed_at -- Execution time of the run that last wrote this row.
+  @changed_at() AS _changed_at -- End of the interval whose run last wrote this row (gold.report_rentals takes _changed_at >= its @start_ts).
 FROM hashed_rows
 LEFT JOIN @this_model AS stored_rows
   ON stored_rows.rental_id = hashed_rows.rental_id
@@ -135,11 +177,12 @@ WHERE
   stored_rows.rental_id IS NULL
   OR stored_rows._row_hash <> hashed_rows._row_hash;
 
--- Rentals deleted in the source leave the fact too (after the merge, only when really evaluating).
+-- Rentals deleted in the source leave the fact too (their tombstones in staging; after the merge,
+-- only when really evaluating). row_count_matches proves the fact has exactly silver's rentals.
 @IF(
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model
-  WHERE rental_id NOT IN (SELECT rental_id FROM silver.dvd_rental)
+  WHERE rental_id IN (SELECT rental_id FROM staging.dvd_rental WHERE _is_deleted AND _changed_at >= @start_ts)
 );
 
 -- Revenue reconciliation: the fact's revenue equals the payments whose rental exists.
@@ -165,7 +208,8 @@ SELECT
   fact.customer_id,
   fact.customer_valid_from
 FROM @this_model AS fact
-WHERE NOT EXISTS (
+WHERE fact._changed_at >= @start_ts -- versions are never deleted: older rows keep theirs
+  AND NOT EXISTS (
   SELECT 1
   FROM gold.dim_customer AS customer
   WHERE customer.customer_id = fact.customer_id

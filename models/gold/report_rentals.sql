@@ -1,19 +1,47 @@
 MODEL (
   name gold.report_rentals,
-  kind FULL,
+  /* Change-driven like gold.fact_rental: a run rewrites the rentals the fact rewrote in its
+     interval and those whose film or address attributes changed; deleted rentals leave. */
+  kind INCREMENTAL_BY_UNIQUE_KEY (
+    unique_key rental_id
+  ),
   cron '@daily',
   owner 'analytics-engineering',
   grain rental_id,
   description 'The one big table for dashboards: one row per rental (same rows as gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time. ingest/answers.py reads only this table.',
   audits (
-    not_null(columns := (rental_id, rental_date, rental_iso_day_of_week, rental_day_name, film_title, customer_name, payment_amount, payment_count, is_returned)),
-    unique_values(columns := (rental_id)),
+    -- Row checks look at the rows this run wrote; the row count at the whole table.
+    not_null(columns := (rental_id, rental_date, rental_iso_day_of_week, rental_day_name, film_title, customer_name, payment_amount, payment_count, is_returned), condition := _changed_at >= @start_ts),
+    unique_values(columns := (rental_id), condition := _changed_at >= @start_ts),
     row_count_matches(other := gold.fact_rental),
-    accepted_values(column := film_rating, is_in := ('G', 'PG', 'PG-13', 'R', 'NC-17')),
-    accepted_range(column := rental_iso_day_of_week, min_v := 1, max_v := 7)
+    accepted_values(column := film_rating, is_in := ('G', 'PG', 'PG-13', 'R', 'NC-17'), condition := _changed_at >= @start_ts),
+    accepted_range(column := rental_iso_day_of_week, min_v := 1, max_v := 7, condition := _changed_at >= @start_ts)
   )
 );
 
+WITH rentals_to_refresh AS (
+  -- Rentals the fact rewrote in this interval, and rentals whose film or address reads differently now.
+  SELECT rental_id FROM gold.fact_rental WHERE _changed_at >= @start_ts
+  UNION
+  SELECT
+    stored.rental_id
+  FROM @this_model AS stored
+  LEFT JOIN gold.dim_film AS film
+    ON film.film_id = stored.film_id
+  LEFT JOIN gold.dim_address AS address
+    ON address.address_id = stored.address_id
+  WHERE
+    NOT (
+      stored.film_title <=> film.title
+      AND stored.film_category <=> film.category
+      AND stored.film_rating <=> film.rating
+      AND stored.film_language <=> film.language
+      AND stored.film_rental_duration_days <=> film.rental_duration_days
+      AND stored.film_rental_rate <=> film.rental_rate
+      AND stored.city <=> address.city
+      AND stored.country <=> address.country
+    )
+)
 SELECT
   rental.rental_id, -- Primary key: the source rental_id.
   rental.rental_at, -- When the rental started.
@@ -43,7 +71,8 @@ SELECT
   CONCAT(customer.first_name, ' ', customer.last_name) AS customer_name, -- "First Last".
   rental.address_id, -- The customer's address at rental time.
   address.city, -- City of that address.
-  address.country -- Country of that address.
+  address.country, -- Country of that address.
+  @changed_at() AS _changed_at -- End of the interval whose run last wrote this row.
 FROM gold.fact_rental AS rental
 LEFT JOIN gold.dim_date AS rental_day
   ON rental_day.date_key = rental.rental_date_key
@@ -56,3 +85,13 @@ LEFT JOIN gold.dim_customer AS customer
   AND customer.valid_from = rental.customer_valid_from
 LEFT JOIN gold.dim_address AS address
   ON address.address_id = rental.address_id
+WHERE
+  rental.rental_id IN (SELECT rental_id FROM rentals_to_refresh);
+
+-- Rentals deleted in the source leave the report too (their tombstones in staging; after the
+-- merge, only when really evaluating). row_count_matches proves it has the fact's rentals.
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model
+  WHERE rental_id IN (SELECT rental_id FROM staging.dvd_rental WHERE _is_deleted AND _changed_at >= @start_ts)
+);

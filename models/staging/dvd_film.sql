@@ -24,9 +24,9 @@ SELECT
   CAST(release_year AS INT) AS release_year, -- Release year (the source domain `year`, which Airbyte reads as a string).
   CAST(language_id AS INT) AS language_id, -- Spoken language (staging.dvd_language).
   CAST(rental_duration AS INT) AS rental_duration, -- Allowed rental period in days before a rental counts as late.
-  CAST(rental_rate AS DECIMAL(4, 2)) AS rental_rate, -- Price of one rental (source numeric(4,2)).
+  @airbyte_number(rental_rate, 4, 2) AS rental_rate, -- Price of one rental (source numeric(4,2)).
   CAST(length AS INT) AS length, -- Running time in minutes.
-  CAST(replacement_cost AS DECIMAL(5, 2)) AS replacement_cost, -- Charged when the copy is not returned (source numeric(5,2)).
+  @airbyte_number(replacement_cost, 5, 2) AS replacement_cost, -- Charged when the copy is not returned (source numeric(5,2)).
   rating, -- MPAA rating: G, PG, PG-13, R or NC-17 (source enum mpaa_rating).
   CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change.
   @json_string_array(special_features) AS special_features, -- Extras on the disc, e.g. [Trailers, Commentaries] (source text[], JSON text in bronze).

@@ -1,30 +1,88 @@
 MODEL (
   name staging.dvd_payment,
-  kind FULL,
+  /* Change-driven like staging.dvd_rental (macros/changes.py): only new, changed or deleted
+     payments are written; a deleted payment stays as a tombstone so gold.fact_rental recomputes
+     its rental. */
+  kind INCREMENTAL_BY_UNIQUE_KEY (
+    unique_key payment_id
+  ),
   cron '@daily',
   owner 'data-engineering',
   grain payment_id,
-  description 'Checked staging table built from bronze (its audits gate silver.dvd_payment): one row per payment (public.payment): the newest bronze copy of each payment_id, amount back to numeric(5,2). A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_payment): one row per payment (public.payment) ever loaded: the newest bronze copy of each payment_id, amount back to numeric(5,2), or a tombstone once the payment left the source. A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
   -- The rental the non-blocking referential audit checks.
   depends_on (staging.dvd_rental),
   audits (
-    not_null(columns := (payment_id, customer_id, rental_id, amount, payment_date)),
-    unique_values(columns := (payment_id)),
-    accepted_range(column := amount, min_v := 0),
-    not_in_future(column := payment_date),
-    references_dimension(column := rental_id, dimension := staging.dvd_rental, dimension_column := rental_id, blocking := false),
-    one_row_per_bronze_key(source := bronze.raw_dvd_payment, keys := payment_id),
+    -- Row checks look at the rows this run wrote (and any a failed run left): the rest passed them before.
+    not_null(columns := (payment_id, customer_id, rental_id, amount, payment_date), condition := @written_since_interval_start()),
+    unique_values(columns := (payment_id), condition := @written_since_interval_start()),
+    accepted_range(column := amount, min_v := 0, condition := @written_since_interval_start()),
+    not_in_future(column := payment_date, condition := @written_since_interval_start()),
+    references_dimension(column := rental_id, dimension := staging.dvd_rental, dimension_column := rental_id, condition := @written_since_interval_start(), blocking := false),
+    one_row_per_bronze_key(source := bronze.raw_dvd_payment, keys := payment_id, condition := NOT _is_deleted),
     bronze_is_fresh(source := bronze.raw_dvd_payment)
   )
 );
 
+WITH bronze_copies AS (
+  -- Every bronze copy of a payment, typed; Airbyte can hold more than one copy of a key.
+  SELECT
+    CAST(payment_id AS INT) AS payment_id,
+    CAST(customer_id AS INT) AS customer_id,
+    CAST(staff_id AS INT) AS staff_id,
+    CAST(rental_id AS INT) AS rental_id,
+    @airbyte_number(amount, 5, 2) AS amount,
+    CAST(payment_date AS TIMESTAMP_NTZ) AS payment_date,
+    @airbyte_loaded_at() AS _loaded_at,
+    @content_hash(payment_id, customer_id, staff_id, rental_id, amount, payment_date) AS _content_hash,
+    _airbyte_extracted_at,
+    _airbyte_raw_id
+  FROM bronze.raw_dvd_payment
+), changed_keys AS (
+  -- Payments new, changed, back, or gone from bronze since the rows this table holds.
+  SELECT
+    COALESCE(copy.payment_id, stored.payment_id) AS payment_id,
+    BOOL_AND(copy.payment_id IS NULL) AS is_gone,
+    MAX(stored.rental_id) AS stored_rental_id -- one stored row per key
+  FROM bronze_copies AS copy
+  FULL OUTER JOIN @this_model AS stored
+    ON stored.payment_id = copy.payment_id
+  WHERE @is_new_changed_or_deleted(copy, stored, payment_id)
+  GROUP BY 1
+), newest_changed_copies AS (
+  SELECT
+    bronze_copies.*,
+    changed_keys.stored_rental_id
+  FROM bronze_copies
+  JOIN changed_keys
+    ON changed_keys.payment_id = bronze_copies.payment_id AND NOT changed_keys.is_gone
+  QUALIFY @is_latest_extract(bronze_copies.payment_id)
+)
 SELECT
-  CAST(payment_id AS INT) AS payment_id, -- Primary key of the payment.
-  CAST(customer_id AS INT) AS customer_id, -- Who paid (staging.dvd_customer).
-  CAST(staff_id AS INT) AS staff_id, -- Staff member who took the payment.
-  CAST(rental_id AS INT) AS rental_id, -- The rental paid for (staging.dvd_rental); a rental can have several payments or none.
-  CAST(amount AS DECIMAL(5, 2)) AS amount, -- Amount paid (source numeric(5,2)).
-  CAST(payment_date AS TIMESTAMP_NTZ) AS payment_date, -- When it was paid (the sample pays 2005 rentals in 2007).
-  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
-FROM bronze.raw_dvd_payment
-QUALIFY @is_latest_extract(payment_id)
+  payment_id, -- Primary key of the payment.
+  customer_id, -- Who paid (staging.dvd_customer).
+  staff_id, -- Staff member who took the payment.
+  rental_id, -- The rental paid for (staging.dvd_rental); a rental can have several payments or none.
+  amount, -- Amount paid (source numeric(5,2)).
+  payment_date, -- When it was paid (the sample pays 2005 rentals in 2007).
+  _loaded_at, -- When Airbyte extracted this version from the source (UTC instant).
+  _content_hash, -- @content_hash of the source columns: how the next run sees a change.
+  CAST(stored_rental_id AS INT) AS _previous_rental_id, -- rental_id of the version this one replaced (NULL if new): gold.fact_rental recomputes that rental too when a payment moves.
+  FALSE AS _is_deleted, -- TRUE for a tombstone: the payment left the source (the other columns keep its last version).
+  @changed_at() AS _changed_at -- End of the interval whose run wrote this version (downstream takes _changed_at >= its @start_ts).
+FROM newest_changed_copies
+UNION ALL
+SELECT
+  stored.payment_id,
+  stored.customer_id,
+  stored.staff_id,
+  stored.rental_id,
+  stored.amount,
+  stored.payment_date,
+  stored._loaded_at,
+  stored._content_hash,
+  stored.rental_id AS _previous_rental_id,
+  TRUE AS _is_deleted,
+  @changed_at() AS _changed_at
+FROM @this_model AS stored
+WHERE stored.payment_id IN (SELECT payment_id FROM changed_keys WHERE is_gone)

@@ -1,33 +1,88 @@
 MODEL (
   name staging.dvd_rental,
-  kind FULL,
+  /* Change-driven: bronze is a full refresh, but only the rentals that are new, changed or gone
+     since the stored rows are written (macros/changes.py). A deleted rental stays as a tombstone
+     (_is_deleted) so silver and gold delete it too. */
+  kind INCREMENTAL_BY_UNIQUE_KEY (
+    unique_key rental_id
+  ),
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'Checked staging table built from bronze (its audits gate silver.dvd_rental): one row per rental (public.rental): the newest bronze copy of each rental_id, typed as in the source. A rental whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
+  description 'Checked staging table built from bronze (its audits gate silver.dvd_rental): one row per rental (public.rental) ever loaded: the newest bronze copy of each rental_id, typed as in the source, or a tombstone once the rental left the source. A rental written by this run whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
   -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
   depends_on (staging.dvd_inventory, staging.dvd_customer),
   audits (
-    not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id)),
-    unique_values(columns := (rental_id)),
-    references_dimension(column := inventory_id, dimension := staging.dvd_inventory, dimension_column := inventory_id),
-    references_dimension(column := customer_id, dimension := staging.dvd_customer, dimension_column := customer_id),
-    not_before(column := return_date, earlier := rental_date),
-    not_in_future(column := rental_date),
-    not_in_future(column := return_date),
-    one_row_per_bronze_key(source := bronze.raw_dvd_rental, keys := rental_id),
+    -- Row checks look at the rows this run wrote (and any a failed run left): the rest passed them before.
+    not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id), condition := @written_since_interval_start()),
+    unique_values(columns := (rental_id), condition := @written_since_interval_start()),
+    references_dimension(column := inventory_id, dimension := staging.dvd_inventory, dimension_column := inventory_id, condition := NOT _is_deleted),
+    references_dimension(column := customer_id, dimension := staging.dvd_customer, dimension_column := customer_id, condition := NOT _is_deleted),
+    not_before(column := return_date, earlier := rental_date, condition := @written_since_interval_start()),
+    not_in_future(column := rental_date, condition := @written_since_interval_start()),
+    not_in_future(column := return_date, condition := @written_since_interval_start()),
+    one_row_per_bronze_key(source := bronze.raw_dvd_rental, keys := rental_id, condition := NOT _is_deleted),
     bronze_is_fresh(source := bronze.raw_dvd_rental)
   )
 );
 
+WITH bronze_copies AS (
+  -- Every bronze copy of a rental, typed; Airbyte can hold more than one copy of a key.
+  SELECT
+    CAST(rental_id AS INT) AS rental_id,
+    CAST(rental_date AS TIMESTAMP_NTZ) AS rental_date,
+    CAST(inventory_id AS INT) AS inventory_id,
+    CAST(customer_id AS INT) AS customer_id,
+    CAST(return_date AS TIMESTAMP_NTZ) AS return_date,
+    CAST(staff_id AS INT) AS staff_id,
+    CAST(last_update AS TIMESTAMP_NTZ) AS last_update,
+    @airbyte_loaded_at() AS _loaded_at,
+    @content_hash(rental_id, rental_date, inventory_id, customer_id, return_date, staff_id, last_update) AS _content_hash,
+    _airbyte_extracted_at,
+    _airbyte_raw_id
+  FROM bronze.raw_dvd_rental
+), changed_keys AS (
+  -- Rentals new, changed, back, or gone from bronze since the rows this table holds.
+  SELECT
+    COALESCE(copy.rental_id, stored.rental_id) AS rental_id,
+    BOOL_AND(copy.rental_id IS NULL) AS is_gone
+  FROM bronze_copies AS copy
+  FULL OUTER JOIN @this_model AS stored
+    ON stored.rental_id = copy.rental_id
+  WHERE @is_new_changed_or_deleted(copy, stored, rental_id)
+  GROUP BY 1
+), newest_changed_copies AS (
+  SELECT
+    *
+  FROM bronze_copies
+  WHERE rental_id IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone)
+  QUALIFY @is_latest_extract(rental_id)
+)
 SELECT
-  CAST(rental_id AS INT) AS rental_id, -- Primary key of the rental.
-  CAST(rental_date AS TIMESTAMP_NTZ) AS rental_date, -- When the item was handed out (store local time, no zone).
-  CAST(inventory_id AS INT) AS inventory_id, -- The rented copy (staging.dvd_inventory).
-  CAST(customer_id AS INT) AS customer_id, -- Who rented it (staging.dvd_customer).
-  CAST(return_date AS TIMESTAMP_NTZ) AS return_date, -- When it came back; NULL while not returned.
-  CAST(staff_id AS INT) AS staff_id, -- The staff member who handed it out.
-  CAST(last_update AS TIMESTAMP_NTZ) AS last_update, -- Source row's last change (nearly constant in the sample: not a watermark).
-  @airbyte_loaded_at() AS _loaded_at -- When Airbyte extracted this copy from the source (UTC instant).
-FROM bronze.raw_dvd_rental
-QUALIFY @is_latest_extract(rental_id)
+  rental_id, -- Primary key of the rental.
+  rental_date, -- When the item was handed out (store local time, no zone).
+  inventory_id, -- The rented copy (staging.dvd_inventory).
+  customer_id, -- Who rented it (staging.dvd_customer).
+  return_date, -- When it came back; NULL while not returned.
+  staff_id, -- The staff member who handed it out.
+  last_update, -- Source row's last change (nearly constant in the sample: not a watermark).
+  _loaded_at, -- When Airbyte extracted this version from the source (UTC instant).
+  _content_hash, -- @content_hash of the source columns: how the next run sees a change.
+  FALSE AS _is_deleted, -- TRUE for a tombstone: the rental left the source (the other columns keep its last version).
+  @changed_at() AS _changed_at -- End of the interval whose run wrote this version (downstream takes _changed_at >= its @start_ts).
+FROM newest_changed_copies
+UNION ALL
+SELECT
+  stored.rental_id,
+  stored.rental_date,
+  stored.inventory_id,
+  stored.customer_id,
+  stored.return_date,
+  stored.staff_id,
+  stored.last_update,
+  stored._loaded_at,
+  stored._content_hash,
+  TRUE AS _is_deleted,
+  @changed_at() AS _changed_at
+FROM @this_model AS stored
+WHERE stored.rental_id IN (SELECT rental_id FROM changed_keys WHERE is_gone)
