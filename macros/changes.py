@@ -76,8 +76,9 @@ def airbyte_number(evaluator: MacroEvaluator, column: exp.Expr, precision: exp.E
     target = exp.DataType.build(f"DECIMAL({precision.name}, {scale.name})", dialect="databricks")
     if int(precision.name) > 8:
         return exp.cast(column.copy(), target)
-    narrow = exp.cast(column.copy(), exp.DataType.build("DECIMAL(18, 10)", dialect="databricks"))
-    return exp.cast(narrow, target)
+    narrow = exp.Cast(this=column.copy(), to=exp.DataType.build("DECIMAL(18, 10)", dialect="databricks"))
+    # exp.Cast, not exp.cast(): the helper returns a CAST to any DECIMAL unchanged, dropping the narrowing.
+    return exp.Cast(this=narrow, to=target)
 
 
 @macro()

@@ -54,7 +54,7 @@ def _kill_points() -> list[tuple[str, str | None]]:
     """
     points: list[tuple[str, str | None]] = [("before the first table", None)]
     for table in SOURCE_TABLES:
-        points.append((f"before {table.name} (counting)", f'COPY (SELECT NULL FROM "public"."{table.name}"%'))
+        points.append((f"before {table.name} (counting)", f'%count(*) FROM public."{table.name}"%'))
         points.append((f"mid-{table.name} (copying)", f'COPY (SELECT "%FROM "public"."{table.name}"%'))
     return points
 

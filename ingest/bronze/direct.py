@@ -210,8 +210,11 @@ def _load_table(
     source_ref = f'{SOURCE_ALIAS}.{SOURCE_SCHEMA}."{table.name}"'
     started = time.monotonic()
     try:
-        # Counted inside the same transaction, hence the same source snapshot as the copy.
-        expected = con.execute(f"SELECT count(*) FROM {source_ref}").fetchone()[0]
+        # Counted inside the same transaction, hence the same source snapshot as the copy
+        # (postgres_query runs on the extension's transaction connection). Counted by PostgreSQL
+        # itself: through the scanner, count(*) would stream one NULL per row by COPY (2x slower).
+        count_sql = f'SELECT count(*) FROM {SOURCE_SCHEMA}."{table.name}"'  # our own names: no quotes to escape
+        expected = con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')").fetchone()[0]
         select_list = ",\n  ".join(
             [
                 "CAST(uuid() AS VARCHAR) AS _airbyte_raw_id",
