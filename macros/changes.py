@@ -31,6 +31,8 @@ def content_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
     is followed by its NULL flag there. DuckDB's hash is unsigned 64-bit; it is shifted to fit
     BIGINT, the type every engine stores.
     """
+    if len(columns) == 1 and isinstance(columns[0], exp.Tuple):  # @content_hash(@content_columns)
+        columns = tuple(columns[0].expressions)
     if not columns:
         raise ValueError("@content_hash needs at least one column")
     if _engine_dialect(evaluator) == "duckdb":

@@ -187,3 +187,24 @@ def test_customer_history_first_versions_cover_old_rentals_and_moves_open_versio
     assert query(warehouse, f"SELECT address_id FROM gold.fact_rental WHERE rental_id = {new_rental}") == [(600,)]
     # Every customer other than 1 still has exactly one version.
     assert query(warehouse, "SELECT COUNT(*) FROM gold.dim_customer") == [(600,)]
+
+
+def test_change_driven_tables_keep_the_source_types(built_from_sample: Path) -> None:
+    """The change-detection plumbing must not leak into the published types: money stays numeric(5,2)
+    (narrowed through DECIMAL(18,10) for speed, macros/changes.py), ids stay INT."""
+    types = dict(
+        query(
+            built_from_sample,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'silver' AND table_name = 'dvd_payment'",
+        )
+    )
+    assert types["amount"] == "DECIMAL(5,2)"
+    assert types["payment_id"] == types["rental_id"] == "INTEGER"
+    assert types["_changed_at"] == "TIMESTAMP"
+    assert "_content_hash" not in types and "_is_deleted" not in types  # staging-only plumbing
+    film_types = dict(
+        query(built_from_sample, "SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_schema = 'silver' AND table_name = 'dvd_film'")
+    )
+    assert (film_types["rental_rate"], film_types["replacement_cost"]) == ("DECIMAL(4,2)", "DECIMAL(5,2)")

@@ -24,19 +24,15 @@ MODEL (
   )
 );
 
-WITH bronze_copies AS (
-  -- Every bronze copy of a payment, typed; Airbyte can hold more than one copy of a key.
+-- The source columns whose change is a change of the payment (the key is compared by the join; the
+-- same raw bronze columns are hashed in both places below, so the hashes compare).
+@DEF(content_columns, (customer_id, staff_id, rental_id, amount, payment_date));
+
+WITH bronze_hashes AS (
+  -- Key and content hash of every bronze copy (Airbyte can hold more than one copy of a key).
   SELECT
     CAST(payment_id AS INT) AS payment_id,
-    CAST(customer_id AS INT) AS customer_id,
-    CAST(staff_id AS INT) AS staff_id,
-    CAST(rental_id AS INT) AS rental_id,
-    @airbyte_number(amount, 5, 2) AS amount,
-    CAST(payment_date AS TIMESTAMP_NTZ) AS payment_date,
-    @airbyte_loaded_at() AS _loaded_at,
-    @content_hash(payment_id, customer_id, staff_id, rental_id, amount, payment_date) AS _content_hash,
-    _airbyte_extracted_at,
-    _airbyte_raw_id
+    @content_hash(@content_columns) AS _content_hash
   FROM bronze.raw_dvd_payment
 ), changed_keys AS (
   -- Payments new, changed, back, or gone from bronze since the rows this table holds.
@@ -44,19 +40,27 @@ WITH bronze_copies AS (
     COALESCE(copy.payment_id, stored.payment_id) AS payment_id,
     BOOL_AND(copy.payment_id IS NULL) AS is_gone,
     MAX(stored.rental_id) AS stored_rental_id -- one stored row per key
-  FROM bronze_copies AS copy
+  FROM bronze_hashes AS copy
   FULL OUTER JOIN @this_model AS stored
     ON stored.payment_id = copy.payment_id
   WHERE @is_new_changed_or_deleted(copy, stored, payment_id)
   GROUP BY 1
 ), newest_changed_copies AS (
+  -- The newest bronze copy of each new or changed payment, typed as in the source.
   SELECT
-    bronze_copies.*,
+    CAST(copy.payment_id AS INT) AS payment_id,
+    CAST(copy.customer_id AS INT) AS customer_id,
+    CAST(copy.staff_id AS INT) AS staff_id,
+    CAST(copy.rental_id AS INT) AS rental_id,
+    @airbyte_number(copy.amount, 5, 2) AS amount,
+    CAST(copy.payment_date AS TIMESTAMP_NTZ) AS payment_date,
+    @airbyte_loaded_at() AS _loaded_at,
+    @content_hash(@content_columns) AS _content_hash,
     changed_keys.stored_rental_id
-  FROM bronze_copies
+  FROM bronze.raw_dvd_payment AS copy
   JOIN changed_keys
-    ON changed_keys.payment_id = bronze_copies.payment_id AND NOT changed_keys.is_gone
-  QUALIFY @is_latest_extract(bronze_copies.payment_id)
+    ON changed_keys.payment_id = CAST(copy.payment_id AS INT) AND NOT changed_keys.is_gone
+  QUALIFY @is_latest_extract(copy.payment_id)
 )
 SELECT
   payment_id, -- Primary key of the payment.

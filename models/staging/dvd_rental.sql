@@ -26,8 +26,28 @@ MODEL (
   )
 );
 
-WITH bronze_copies AS (
-  -- Every bronze copy of a rental, typed; Airbyte can hold more than one copy of a key.
+-- The source columns whose change is a change of the rental (the key is compared by the join; the
+-- same raw bronze columns are hashed in both places below, so the hashes compare).
+@DEF(content_columns, (rental_date, inventory_id, customer_id, return_date, staff_id, last_update));
+
+WITH bronze_hashes AS (
+  -- Key and content hash of every bronze copy (Airbyte can hold more than one copy of a key).
+  SELECT
+    CAST(rental_id AS INT) AS rental_id,
+    @content_hash(@content_columns) AS _content_hash
+  FROM bronze.raw_dvd_rental
+), changed_keys AS (
+  -- Rentals new, changed, back, or gone from bronze since the rows this table holds.
+  SELECT
+    COALESCE(copy.rental_id, stored.rental_id) AS rental_id,
+    BOOL_AND(copy.rental_id IS NULL) AS is_gone
+  FROM bronze_hashes AS copy
+  FULL OUTER JOIN @this_model AS stored
+    ON stored.rental_id = copy.rental_id
+  WHERE @is_new_changed_or_deleted(copy, stored, rental_id)
+  GROUP BY 1
+), newest_changed_copies AS (
+  -- The newest bronze copy of each new or changed rental, typed as in the source.
   SELECT
     CAST(rental_id AS INT) AS rental_id,
     CAST(rental_date AS TIMESTAMP_NTZ) AS rental_date,
@@ -37,25 +57,9 @@ WITH bronze_copies AS (
     CAST(staff_id AS INT) AS staff_id,
     CAST(last_update AS TIMESTAMP_NTZ) AS last_update,
     @airbyte_loaded_at() AS _loaded_at,
-    @content_hash(rental_id, rental_date, inventory_id, customer_id, return_date, staff_id, last_update) AS _content_hash,
-    _airbyte_extracted_at,
-    _airbyte_raw_id
+    @content_hash(@content_columns) AS _content_hash
   FROM bronze.raw_dvd_rental
-), changed_keys AS (
-  -- Rentals new, changed, back, or gone from bronze since the rows this table holds.
-  SELECT
-    COALESCE(copy.rental_id, stored.rental_id) AS rental_id,
-    BOOL_AND(copy.rental_id IS NULL) AS is_gone
-  FROM bronze_copies AS copy
-  FULL OUTER JOIN @this_model AS stored
-    ON stored.rental_id = copy.rental_id
-  WHERE @is_new_changed_or_deleted(copy, stored, rental_id)
-  GROUP BY 1
-), newest_changed_copies AS (
-  SELECT
-    *
-  FROM bronze_copies
-  WHERE rental_id IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone)
+  WHERE CAST(rental_id AS INT) IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone)
   QUALIFY @is_latest_extract(rental_id)
 )
 SELECT
