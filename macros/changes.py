@@ -23,8 +23,8 @@ from sqlmesh.core.macros import MacroEvaluator
 def content_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
     """A 63-bit hash of the columns, NULL-safe and position-sensitive: detects a changed row.
 
-    Why not MD5 of the text forms (``@row_hash``): over 9.6 M rentals that costs ~2 s of
-    casting to strings in DuckDB, the native hash ~0.1 s. Each engine has its own native hash
+    Why not MD5 of the text forms: over 9.6 M rentals that costs ~2 s of casting to strings in
+    DuckDB, the native hash ~0.1 s. Each engine has its own native hash
     (DuckDB ``hash``, Spark/Databricks ``xxhash64``), so a hash is only ever compared with hashes
     the same engine computed (an engine upgrade that changed it would rewrite each row once).
     Spark's ``xxhash64`` skips NULLs, so (NULL, 'a') and ('a', NULL) would collide: each column
@@ -102,6 +102,24 @@ def written_since_interval_start(evaluator: MacroEvaluator) -> exp.Expr:
         exp.not_(exp.column("_is_deleted")),
         exp.GTE(this=exp.column("_changed_at"), expression=start),
     )
+
+
+@macro()
+def changes_only(evaluator: MacroEvaluator, condition: exp.Expr) -> exp.Expr:
+    """``condition`` (the change filter) on a daily run; TRUE on a build from the start of the history.
+
+    A build from the start of the history is a build from empty (a first plan, a new model
+    version, a restatement): every row is new, so a change-driven model takes all of them instead
+    of working out which changed (joining millions of keys only to find that all of them did costs
+    more than the rows themselves). The filter is dropped here, not left as ``TRUE OR ...``, so the
+    engine does not compute the subqueries behind it. history_start is config.yaml's
+    model_defaults.start (one YAML anchor).
+    """
+    start = evaluator.locals.get("start_ds")
+    history_start = evaluator.var("history_start")
+    if start and history_start and str(start)[:10] <= str(history_start)[:10]:
+        return exp.true()
+    return condition
 
 
 def _start_ts(evaluator: MacroEvaluator) -> str:

@@ -1,7 +1,7 @@
 """Macros shared by the gold models.
 
 Each one exists because the same expression is needed in more than one model
-(date keys, row hashes) or because the obvious Databricks spelling does not
+(date keys) or because the obvious Databricks spelling does not
 transpile faithfully to every engine we run on (ISO day of week).
 """
 
@@ -12,7 +12,6 @@ from sqlglot import exp, parse_one
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
-NULL_MARKER = "\\N"  # stands for NULL inside a row hash, so (NULL, 'a') and ('a', NULL) differ
 
 
 @macro()
@@ -41,27 +40,6 @@ def iso_day_of_week(evaluator: MacroEvaluator, day: exp.Expr) -> exp.Expr:
     return parse_one(
         f"CAST(MOD(DATEDIFF({_sql(day)}, DATE '1900-01-01'), 7) + 1 AS INT)", dialect="databricks"
     )
-
-
-@macro()
-def row_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
-    """MD5 of the columns' text forms, NULL-safe: detects that a row's content changed.
-
-    Used by incremental models to upsert only rows whose content differs from the
-    stored one. The text form of a value is engine-specific, so a hash is only ever
-    compared with hashes computed by the same engine.
-    """
-    if not columns:
-        raise ValueError("@row_hash needs at least one column")
-    parts = [
-        exp.func(
-            "COALESCE",
-            exp.cast(column.copy(), exp.DataType.build("STRING", dialect="databricks")),
-            exp.Literal.string(NULL_MARKER),
-        )
-        for column in columns
-    ]
-    return exp.func("MD5", exp.func("CONCAT_WS", exp.Literal.string("|"), *parts))
 
 
 def _sql(expression: exp.Expr) -> str:

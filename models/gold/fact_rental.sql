@@ -68,10 +68,11 @@ WITH rentals_to_refresh AS (
       SELECT customer_id FROM gold.dim_customer WHERE valid_from >= @start_ts OR valid_to >= @start_ts
     )
 ), rentals AS (
+  -- A build from the start of the history takes every rental (@changes_only drops the filter).
   SELECT
     rental.*
   FROM silver.dvd_rental AS rental
-  WHERE rental.rental_id IN (SELECT rental_id FROM rentals_to_refresh)
+  WHERE @changes_only(rental.rental_id IN (SELECT rental_id FROM rentals_to_refresh))
 ), payments_per_rental AS (
   -- Aggregated before the join: one row per rental whatever the number of payments.
   SELECT
@@ -79,7 +80,7 @@ WITH rentals_to_refresh AS (
     SUM(amount) AS payment_amount,
     COUNT(*) AS payment_count
   FROM silver.dvd_payment
-  WHERE rental_id IN (SELECT rental_id FROM rentals_to_refresh)
+  WHERE @changes_only(rental_id IN (SELECT rental_id FROM rentals_to_refresh))
   GROUP BY rental_id
 ), customer_version_at_rental AS (
   /* The customer version valid when the rental happened: valid_from <= rental_date < valid_to.
@@ -143,7 +144,7 @@ WITH rentals_to_refresh AS (
 ), hashed_rows AS (
   SELECT
     *,
-    @row_hash(
+    @content_hash(
       rental_date_key, return_date_key, rental_at, returned_at, film_id, inventory_id, store_id,
       customer_id, customer_valid_from, address_id, staff_id, payment_amount, payment_count,
       rental_duration_days, is_returned, is_late
@@ -168,7 +169,7 @@ SELECT
   hashed_rows.rental_duration_days, -- Fractional days from rental to return (seconds / 86400); NULL while not returned.
   hashed_rows.is_returned, -- TRUE once the copy is back.
   hashed_rows.is_late, -- Returned later than the film's allowed rental days after renting; NULL while not returned.
-  hashed_rows._row_hash, -- MD5 of the columns above: what the incremental run compares.
+  hashed_rows._row_hash, -- @content_hash of the columns above: what the incremental run compares.
   @changed_at() AS _changed_at -- End of the interval whose run last wrote this row (gold.report_rentals takes _changed_at >= its @start_ts).
 FROM hashed_rows
 LEFT JOIN @this_model AS stored_rows

@@ -59,7 +59,8 @@ WITH bronze_hashes AS (
     @airbyte_loaded_at() AS _loaded_at,
     @content_hash(@content_columns) AS _content_hash
   FROM bronze.raw_dvd_rental
-  WHERE CAST(rental_id AS INT) IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone)
+  -- A build from the start of the history takes every key (@changes_only drops the filter).
+  WHERE @changes_only(CAST(rental_id AS INT) IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone))
   QUALIFY @is_latest_extract(rental_id)
 )
 SELECT
