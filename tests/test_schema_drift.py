@@ -70,8 +70,10 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
          "public.rental.return_date is missing in the source (renamed or dropped?)"),
         ("ALTER TABLE address DROP COLUMN phone CASCADE; ALTER TABLE payment DROP COLUMN amount CASCADE",
          "public.address.phone, public.payment.amount are missing in the source (renamed or dropped?)"),
+        ("ALTER TABLE rental ALTER COLUMN return_date TYPE text",
+         "The source type of public.rental.return_date would load as STRING (declared TIMESTAMP_NTZ)"),
     ],
-    ids=["renamed", "two dropped"],
+    ids=["renamed", "two dropped", "retyped"],
 )
 def test_missing_declared_column_refused_before_bronze(
     change: str, expected: str, source_db: str, warehouse: Path
@@ -87,6 +89,14 @@ def test_missing_declared_column_refused_before_bronze(
     assert "Bronze is unchanged (previous generation kept)" in message and "\n" not in message
     assert isinstance(refused.value, SourceError) and refused.value.exit_code == 3
     assert bronze_state(warehouse) == before
+
+
+def test_a_type_change_airbyte_maps_to_the_same_bronze_type_loads(source_db: str, warehouse: Path) -> None:
+    """integer -> bigint is BIGINT in bronze either way (Airbyte's integer): not drift."""
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE rental ALTER COLUMN staff_id TYPE bigint")
+    load = load_bronze(source_db, warehouse, progress=False)
+    assert {t.table: t.rows for t in load.tables}["rental"] == 16044
 
 
 def test_daily_stops_at_the_drift_and_prod_is_untouched(

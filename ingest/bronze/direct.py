@@ -31,8 +31,10 @@ from ingest.bronze.layout import (
     META_COLUMNS,
     SOURCE_COLUMNS_SQL,
     SourceColumn,
+    declared_source_column_types,
     declared_source_columns,
     missing_declared_columns,
+    retyped_declared_columns,
 )
 from ingest.errors import LoadError, SchemaDriftError, SourceError, WarehouseError
 from ingest.paths import warehouse_path
@@ -155,7 +157,8 @@ def read_source_columns(dsn: str, tables: tuple[SourceTable, ...]) -> dict[str, 
 
 
 def _refuse_schema_drift(columns: dict[str, list[SourceColumn]], where: str) -> None:
-    """A column external_models.yaml declares is gone from the source: stop before loading anything."""
+    """A column external_models.yaml declares is gone from the source, or would reach bronze with
+    another type: stop before loading anything."""
     missing = missing_declared_columns(columns, declared_source_columns())
     if missing:
         names = ", ".join(f"{SOURCE_SCHEMA}.{table}.{column}" for table, column in missing)
@@ -164,6 +167,17 @@ def _refuse_schema_drift(columns: dict[str, list[SourceColumn]], where: str) -> 
             f"{names} {verb} missing in the source (renamed or dropped?): the silver models and "
             f"external_models.yaml expect {it}. Restore {it} in the source {where}, or change the models "
             f"and external_models.yaml to match. Bronze is unchanged (previous generation kept)."
+        )
+    retyped = retyped_declared_columns(columns, declared_source_column_types())
+    if retyped:
+        changes = ", ".join(
+            f"{SOURCE_SCHEMA}.{table}.{column} would load as {now} (declared {declared})"
+            for table, column, declared, now in retyped
+        )
+        raise SchemaDriftError(
+            f"The source type of {changes}: the silver models cast the declared type. Change the source "
+            f"{where} back, or change the models and external_models.yaml to match. "
+            f"Bronze is unchanged (previous generation kept)."
         )
 
 

@@ -98,6 +98,11 @@ def declared_source_columns(external_models: Path | None = None) -> dict[str, li
 
     These are the columns SQLMesh (and so the silver models) expect in bronze.
     """
+    return {table: list(types) for table, types in declared_source_column_types(external_models).items()}
+
+
+def declared_source_column_types(external_models: Path | None = None) -> dict[str, dict[str, str]]:
+    """Like declared_source_columns, with each column's declared (Databricks) type."""
 
     import yaml
 
@@ -106,9 +111,32 @@ def declared_source_columns(external_models: Path | None = None) -> dict[str, li
     path = Path(external_models or PROJECT_ROOT / "external_models.yaml")
     meta = {name for name, _, _ in META_COLUMNS}
     return {
-        entry["name"].split(".")[-1]: [c for c in entry.get("columns", {}) if c not in meta]
+        entry["name"].split(".")[-1]: {c: str(t) for c, t in (entry.get("columns") or {}).items() if c not in meta}
         for entry in yaml.safe_load(path.read_text()) or []
     }
+
+
+def retyped_declared_columns(
+    source_columns: "dict[str, list[SourceColumn]]", declared: dict[str, dict[str, str]], bronze_prefix: str = "raw_dvd_"
+) -> list[tuple[str, str, str, str]]:
+    """(table, column, declared type, type bronze would get) for declared columns whose source type changed.
+
+    A column that would land in bronze with another type than external_models.yaml declares
+    (say integer -> text: BIGINT -> STRING) would make the silver casts fail, or worse, succeed
+    with another meaning. Compared on the Databricks type, the one the declaration uses.
+    """
+    retyped = []
+    for table, columns in source_columns.items():
+        wanted = declared.get(bronze_prefix + table, {})
+        for column in columns:
+            expected = wanted.get(column.name)
+            if expected is not None and _normalised(expected) != _normalised(column.bronze_type.databricks):
+                retyped.append((table, column.name, expected, column.bronze_type.databricks))
+    return retyped
+
+
+def _normalised(type_name: str) -> str:
+    return type_name.replace(" ", "").upper()
 
 
 def missing_declared_columns(
