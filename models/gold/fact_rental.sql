@@ -41,8 +41,8 @@ WITH rentals_to_refresh AS (
   UNION
   SELECT _previous_rental_id FROM silver.dvd_payment WHERE _changed_at >= @start_ts -- a payment moved to another rental
   UNION
-  -- payments deleted in the source (their tombstones: silver no longer has them)
-  SELECT rental_id FROM staging.dvd_payment WHERE _is_deleted AND _changed_at >= @start_ts
+  -- payments deleted in the source (silver no longer has them; its change log says which)
+  SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'payment' AND _changed_at >= @start_ts
   UNION
   -- the rented copy moved to another film or store, or the film's allowed days changed (is_late)
   SELECT
@@ -178,12 +178,14 @@ WHERE
   stored_rows.rental_id IS NULL
   OR stored_rows._row_hash <> hashed_rows._row_hash;
 
--- Rentals deleted in the source leave the fact too (their tombstones in staging; after the merge,
--- only when really evaluating). row_count_matches proves the fact has exactly silver's rentals.
+-- Rentals deleted in the source leave the fact too (silver.dvd_deletions; after the merge, only
+-- when really evaluating). row_count_matches proves the fact has exactly silver's rentals.
 @IF(
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model
-  WHERE rental_id IN (SELECT rental_id FROM staging.dvd_rental WHERE _is_deleted AND _changed_at >= @start_ts)
+  WHERE rental_id IN (
+    SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'rental' AND _changed_at >= @start_ts
+  )
 );
 
 -- Revenue reconciliation: the fact's revenue equals the payments whose rental exists.

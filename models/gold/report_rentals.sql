@@ -89,10 +89,12 @@ WHERE
   -- A build from the start of the history takes every rental (@changes_only drops the filter).
   @changes_only(rental.rental_id IN (SELECT rental_id FROM rentals_to_refresh));
 
--- Rentals deleted in the source leave the report too (their tombstones in staging; after the
--- merge, only when really evaluating). row_count_matches proves it has the fact's rentals.
+-- Rentals deleted in the source leave the report too (silver.dvd_deletions; after the merge, only
+-- when really evaluating). row_count_matches proves it has the fact's rentals.
 @IF(
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model
-  WHERE rental_id IN (SELECT rental_id FROM staging.dvd_rental WHERE _is_deleted AND _changed_at >= @start_ts)
+  WHERE rental_id IN (
+    SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'rental' AND _changed_at >= @start_ts
+  )
 );
