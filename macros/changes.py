@@ -7,7 +7,7 @@ hash, and write only what differs; deleted keys are written once more as tombsto
 (``_is_deleted``) so the models downstream can delete and recompute them too. Every row written
 carries ``_changed_at`` (the end of the interval whose run wrote it); a downstream model takes
 the rows whose ``_changed_at`` falls in its own interval (``>= @start_ts``).
-See docs/models.md "Daily runs: change-driven models".
+See docs/models.md, "Design decisions": daily runs are change-driven.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlglot import exp
 
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
-
 
 
 @macro()
@@ -64,23 +63,6 @@ def is_new_changed_or_deleted(evaluator: MacroEvaluator, copy: exp.Expr, stored:
         exp.and_(exp.Is(this=copy_key.copy(), expression=exp.Null()), exp.not_(stored_deleted.copy())),
         exp.NEQ(this=copy_hash, expression=stored_hash),
     )
-
-
-@macro()
-def airbyte_number(evaluator: MacroEvaluator, column: exp.Expr, precision: exp.Expr, scale: exp.Expr) -> exp.Expr:
-    """A bronze number (Airbyte's DECIMAL(38,10)) narrowed to the source's numeric(p,s).
-
-    Why not one CAST: DuckDB narrows a 38-digit decimal with 128-bit arithmetic, 4.3 s for the
-    8.8 M payments of the x600 benchmark; through DECIMAL(18,10) it stays 64-bit, 0.13 s. The
-    result is the same for every value that fits numeric(p,s) (p <= 8): the intermediate cast
-    is exact below 10^8, and anything larger fails either way, as the direct cast would.
-    """
-    target = exp.DataType.build(f"DECIMAL({precision.name}, {scale.name})", dialect="databricks")
-    if int(precision.name) > 8:
-        return exp.cast(column.copy(), target)
-    narrow = exp.Cast(this=column.copy(), to=exp.DataType.build("DECIMAL(18, 10)", dialect="databricks"))
-    # exp.Cast, not exp.cast(): the helper returns a CAST to any DECIMAL unchanged, dropping the narrowing.
-    return exp.Cast(this=narrow, to=target)
 
 
 @macro()

@@ -191,7 +191,7 @@ def test_customer_history_first_versions_cover_old_rentals_and_moves_open_versio
 
 def test_change_driven_tables_keep_the_source_types(built_from_sample: Path) -> None:
     """The change-detection plumbing must not leak into the published types: money stays numeric(5,2)
-    (narrowed through DECIMAL(18,10) for speed, macros/changes.py), ids stay INT."""
+    (narrowed through DECIMAL(18,10) for speed, @airbyte_number in macros/airbyte.py), ids stay INT."""
     types = dict(
         query(
             built_from_sample,
