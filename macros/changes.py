@@ -44,19 +44,45 @@ def content_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
 
 
 @macro()
-def is_new_changed_or_deleted(evaluator: MacroEvaluator, copy: exp.Expr, stored: exp.Expr, key: exp.Expr) -> exp.Expr:
-    """Compares a bronze copy with the stored row of the same key (a FULL OUTER JOIN of the two).
+def changed_keys(
+    evaluator: MacroEvaluator, hashes: exp.Expr, stored: exp.Expr, key: exp.Expr, carry: exp.Expr | None = None
+) -> exp.Expr:
+    """The keys to write this run: new, changed, back after a deletion, or gone from bronze.
 
-    True for a new key (nothing stored), a key back after a deletion (a stored tombstone), a
-    changed content hash, and a stored key that is no longer in bronze and not yet a tombstone.
-    ``copy`` and ``stored`` are the two table aliases; both have ``_content_hash`` and the key,
-    ``stored`` has ``_is_deleted``.
+    ``hashes`` (a CTE: key and ``_content_hash`` of every bronze copy) is FULL OUTER JOINed with
+    ``stored`` (``@this_model``) on ``key``. One row per key: the key and ``is_gone`` (no bronze copy
+    left: write a tombstone); with ``carry := column``, also ``stored_<column>``, that column of the
+    stored row (the payment's previous rental). Written once here for every change-driven staging
+    model; ``sqlmesh render staging.dvd_rental`` shows the SQL.
     """
-    copy_key = exp.column(key.name, table=copy.name)
-    stored_key = exp.column(key.name, table=stored.name)
-    stored_deleted = exp.column("_is_deleted", table=stored.name)
-    copy_hash = exp.column("_content_hash", table=copy.name)
-    stored_hash = exp.column("_content_hash", table=stored.name)
+    copy_key = exp.column(key.name, table="copy")
+    stored_key = exp.column(key.name, table="stored")
+    projections = [
+        exp.alias_(exp.func("COALESCE", copy_key.copy(), stored_key.copy()), key.name),
+        exp.alias_(exp.func("BOOL_AND", exp.Is(this=copy_key.copy(), expression=exp.Null())), "is_gone"),
+    ]
+    if carry is not None:  # one stored row per key, so MAX just picks it
+        projections.append(exp.alias_(exp.func("MAX", exp.column(carry.name, table="stored")), f"stored_{carry.name}"))
+    return (
+        exp.select(*projections)
+        .from_(exp.alias_(exp.to_table(hashes.name), "copy", table=True))
+        .join(
+            exp.alias_(stored.copy(), "stored", table=True),
+            on=exp.EQ(this=stored_key.copy(), expression=copy_key.copy()),
+            join_type="FULL OUTER",
+        )
+        .where(_is_new_changed_or_deleted(copy_key, stored_key))
+        .group_by(exp.Literal.number(1))
+    )
+
+
+def _is_new_changed_or_deleted(copy_key: exp.Column, stored_key: exp.Column) -> exp.Expr:
+    """A bronze copy against the stored row of its key: a new key (nothing stored), a key back after
+    a deletion (a stored tombstone), a changed content hash, or a stored key no longer in bronze
+    and not yet a tombstone."""
+    stored_deleted = exp.column("_is_deleted", table="stored")
+    copy_hash = exp.column("_content_hash", table="copy")
+    stored_hash = exp.column("_content_hash", table="stored")
     return exp.or_(
         exp.Is(this=stored_key.copy(), expression=exp.Null()),
         exp.and_(stored_deleted.copy(), exp.not_(exp.Is(this=copy_key.copy(), expression=exp.Null()))),

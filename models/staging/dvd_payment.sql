@@ -36,15 +36,7 @@ WITH bronze_hashes AS (
   FROM bronze.raw_dvd_payment
 ), changed_keys AS (
   -- Payments new, changed, back, or gone from bronze since the rows this table holds.
-  SELECT
-    COALESCE(copy.payment_id, stored.payment_id) AS payment_id,
-    BOOL_AND(copy.payment_id IS NULL) AS is_gone,
-    MAX(stored.rental_id) AS stored_rental_id -- one stored row per key
-  FROM bronze_hashes AS copy
-  FULL OUTER JOIN @this_model AS stored
-    ON stored.payment_id = copy.payment_id
-  WHERE @is_new_changed_or_deleted(copy, stored, payment_id)
-  GROUP BY 1
+  @changed_keys(bronze_hashes, @this_model, payment_id, carry := rental_id)
 ), newest_changed_copies AS (
   -- The newest bronze copy of each new or changed payment, typed as in the source.
   SELECT

@@ -38,14 +38,7 @@ WITH bronze_hashes AS (
   FROM bronze.raw_dvd_rental
 ), changed_keys AS (
   -- Rentals new, changed, back, or gone from bronze since the rows this table holds.
-  SELECT
-    COALESCE(copy.rental_id, stored.rental_id) AS rental_id,
-    BOOL_AND(copy.rental_id IS NULL) AS is_gone
-  FROM bronze_hashes AS copy
-  FULL OUTER JOIN @this_model AS stored
-    ON stored.rental_id = copy.rental_id
-  WHERE @is_new_changed_or_deleted(copy, stored, rental_id)
-  GROUP BY 1
+  @changed_keys(bronze_hashes, @this_model, rental_id)
 ), newest_changed_copies AS (
   -- The newest bronze copy of each new or changed rental, typed as in the source.
   SELECT
