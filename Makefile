@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test unit-test plan-diff clean bench
+.PHONY: help install system-deps demo test lint unit-test plan-diff clean bench
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
-	@echo "make test   - run every test (SQLMesh unit tests, then pytest against a real PostgreSQL)"
+	@echo "make test   - run every test (lint, SQLMesh unit tests, then pytest against a real PostgreSQL)"
+	@echo "make lint   - ruff (lint + format check), mypy on the Python packages, SQLMesh's linter on the models"
 	@echo "make clean  - stop the local source and delete local state (.venv kept)"
 	@echo "make bench  - performance benchmarks at x1..x600 (minutes; benchmarks/RESULTS.md)"
 
@@ -57,6 +58,15 @@ demo: install
 
 unit-test: install
 	$(BIN)/sqlmesh test
+
+# Python: ruff (lint, then format check) and mypy (packages in pyproject.toml); models: `sqlmesh lint`
+# (config.yaml's linter block: SQLMesh's rules plus the project's own in linter/).
+PY_SOURCES := dvdrental ingest tests benchmarks macros linter
+lint: install
+	$(BIN)/ruff check $(wildcard $(PY_SOURCES))
+	$(BIN)/ruff format --check $(wildcard $(PY_SOURCES))
+	$(BIN)/mypy
+	$(BIN)/sqlmesh lint
 
 test: install
 	$(BIN)/sqlmesh test

@@ -11,7 +11,7 @@ Needs the SQLMesh models (models/) and, per scale factor, a warehouse holding br
   that is the overhead measured. Gold row counts of both must be equal.
 * **daily** (the largest factor): one new day of rentals lands in a copy of the source
   (``append_day``), bronze is reloaded (full refresh, as Airbyte does), then the transform part,
-  ``sqlmesh run`` on prod with tomorrow's execution time (``ingest.transform.run_prod``, as
+  ``sqlmesh run`` on prod with tomorrow's execution time (``dvdrental.warehouse.context.run_prod``, as
   ``dvdrental daily`` does), is timed against the full build; its gold must
   equal a full rebuild from the same bronze (every column not starting with ``_``).
 * **test / no-change plan**: ``sqlmesh test`` and a ``sqlmesh plan`` with nothing to do (on the
@@ -32,7 +32,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BIN, PYTHON, ROOT, WORK_DIR, Series, factors_arg, fresh_file, machine, measure, record, source_dsn, table,
+    BIN,
+    PYTHON,
+    ROOT,
+    WORK_DIR,
+    Series,
+    factors_arg,
+    fresh_file,
+    machine,
+    measure,
+    record,
+    source_dsn,
+    table,
 )
 
 LOAD_ONE = str(ROOT / "benchmarks" / "load_one.py")
@@ -239,8 +250,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _previous_build(factors: list[int]) -> tuple[dict[int, Path], dict]:
-    from _common import RESULTS_DIR
     import statistics
+
+    from _common import RESULTS_DIR
 
     records = [json.loads(line) for line in (RESULTS_DIR / "build.jsonl").read_text().splitlines() if line.strip()]
     built, summary = {}, {}
@@ -275,7 +287,7 @@ def quick(built: dict[int, Path], summary: dict) -> None:
 
 RUN_PROD = """
 import sys
-from ingest import transform
+from dvdrental.warehouse import context as transform
 ctx = transform.context()
 try:
     print(transform.run_prod(ctx=ctx, execution_time=sys.argv[1]))

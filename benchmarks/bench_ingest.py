@@ -24,7 +24,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    PYTHON, ROOT, WORK_DIR, Series, factors_arg, fresh_file, machine, measure, psql_binary, record, source_dsn, table,
+    PYTHON,
+    ROOT,
+    WORK_DIR,
+    Series,
+    factors_arg,
+    fresh_file,
+    machine,
+    measure,
+    psql_binary,
+    record,
+    source_dsn,
+    table,
 )
 
 LOAD_ONE = str(ROOT / "benchmarks" / "load_one.py")

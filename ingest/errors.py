@@ -1,11 +1,12 @@
-"""One exception hierarchy for the whole pipeline.
+"""One exception hierarchy for the whole pipeline: its root and the ingest side's errors.
 
 Every error a user can act on is a :class:`PipelineError`. The CLI catches it,
 prints ``error: <message>`` (one line, no stack trace) and exits with the
 error's ``exit_code``. Anything else is a bug and keeps its traceback.
 
 Exit codes are part of the public interface (README, "Exit codes"): a cron
-wrapper or CI job may branch on them, so never renumber one.
+wrapper or CI job may branch on them, so never renumber one. The application's own errors (SQLMesh runs, the run lock) are in
+:mod:`dvdrental.errors`, subclasses of the same :class:`PipelineError`.
 """
 
 from __future__ import annotations
@@ -58,23 +59,13 @@ class WarehouseError(PipelineError):
     exit_code = 4
 
 
-class LockHeldError(PipelineError):
-    """Another run holds the pipeline lock; this run did nothing."""
-
-    exit_code = 75  # EX_TEMPFAIL: try again later
-
-
 class LoadError(PipelineError):
     """A bronze load failed part way; the previous bronze generation is intact."""
 
     exit_code = 5
 
 
-class TransformError(PipelineError):
-    """SQLMesh plan/run failed or an audit blocked it; prod views are unchanged."""
-
-    exit_code = 6
-
-    def __init__(self, message: str, failed_audits: int = 0) -> None:
-        super().__init__(message)
-        self.failed_audits = failed_audits  # blocking audits that failed, for run summaries
+def first_line(error: BaseException) -> str:
+    """The first line of an error's text (or its type's name): what a one-line message quotes."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

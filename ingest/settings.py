@@ -6,7 +6,9 @@ whether a setting is present, not its value.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import typing as t
 
 from dotenv import load_dotenv
 
@@ -53,3 +55,26 @@ def number(name: str, default: float, *, minimum: float = 0.0) -> float:
 def describe(name: str) -> str:
     """'set' or 'missing' — safe to print, never the value."""
     return "set" if optional(name) is not None else "missing"
+
+
+@contextlib.contextmanager
+def temporary_env(**values: str | None) -> t.Iterator[None]:
+    """Set (or, with None, unset) environment variables for the block, then restore them.
+
+    For settings read by something we cannot pass arguments to, such as config.yaml's
+    ``env_var(...)`` while SQLMesh loads it.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = previous

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-import duckdb
 import pytest
 
 from ingest.source import LocalPostgres
@@ -54,8 +53,3 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "warehouse" / "dvdrental.duckdb"
     monkeypatch.setenv("DVD_WAREHOUSE_PATH", str(path))
     return path
-
-
-def query_warehouse(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()

@@ -7,7 +7,6 @@ read share one build per module (see the module-scoped fixtures in the test file
 
 from __future__ import annotations
 
-import os
 import typing as t
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -16,28 +15,21 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import transform
+from dvdrental.reports.plan_diff import BASE_FILES
+from dvdrental.warehouse import context as transform
 from ingest.bronze import load_bronze
 from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
+from ingest.settings import temporary_env
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
 
-PROJECT_PARTS = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+PROJECT_PARTS = BASE_FILES  # what a project copy needs: the same files the plan diff takes from a git ref
 
 
-@contextmanager
-def warehouse_env(path: Path) -> t.Iterator[Path]:
+def warehouse_env(path: Path) -> t.ContextManager[None]:
     """Point DVD_WAREHOUSE_PATH (what config.yaml reads) at ``path`` for the block."""
-    previous = os.environ.get(WAREHOUSE_ENV)
-    os.environ[WAREHOUSE_ENV] = str(path)
-    try:
-        yield path
-    finally:
-        if previous is None:
-            os.environ.pop(WAREHOUSE_ENV, None)
-        else:
-            os.environ[WAREHOUSE_ENV] = previous
+    return temporary_env(**{WAREHOUSE_ENV: str(path)})
 
 
 @contextmanager
@@ -66,10 +58,10 @@ def copy_warehouse(built: Path, target: Path) -> Path:
     return target
 
 
-def query(path: Path, sql: str) -> list[tuple]:
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Read the warehouse with a short-lived read-only connection."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
 
 
 def tomorrow() -> datetime:

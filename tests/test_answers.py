@@ -1,6 +1,6 @@
 """The five answers, two independent ways, must agree row by row.
 
-1. `dvdrental answers`' definitions (ingest/answers.py) on a warehouse built from the
+1. `dvdrental answers`' definitions (dvdrental/reports/answers.py) on a warehouse built from the
    sample: bronze load, SQLMesh plan prod, then SQL over gold.report_rentals.
 2. Hand-written SQL straight against the PostgreSQL source, from the source schema only.
 
@@ -15,8 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.answers import QUESTIONS, Answer, answers_from_duckdb, compute_answers
-from ingest.cli import main
+from dvdrental.commands import main
+from dvdrental.reports.answers import (
+    QUESTIONS,
+    Answer,
+    answers_from_duckdb,
+    compute_answers,
+)
 from tests.models_fixtures import sample_warehouse, warehouse_env  # noqa: F401 (fixture)
 
 SOURCE_SQL = {

@@ -27,13 +27,18 @@ import duckdb
 import psycopg
 import pytest
 
-from ingest import transform
-from ingest.answers import answers_from_duckdb
-from ingest.errors import TransformError
+from dvdrental.errors import TransformError
+from dvdrental.reports.answers import answers_from_duckdb
+from dvdrental.warehouse import context as transform
 from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
-from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    sqlmesh_context,
+    tomorrow,
+)
 
 GOLD = ("dim_date", "dim_film", "dim_address", "dim_customer", "fact_rental", "fact_rental_monthly", "report_rentals")
 
@@ -155,7 +160,7 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
 
 def _daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "daily", *args],
+        [sys.executable, "-m", "dvdrental", "daily", *args],
         env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )
 

@@ -19,13 +19,12 @@ import psycopg
 import pytest
 import sqlglot
 
-
 from ingest.bronze import load_bronze
-from sqlmesh.utils.yaml import load as load_yaml
+from ingest.bronze.layout import declared_bronze_columns
 from ingest.errors import LoadError, SourceError
 from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
-from tests.conftest import query_warehouse
+from tests.models_fixtures import query as query_warehouse
 
 
 def source_counts(dsn: str) -> dict[str, int]:
@@ -56,10 +55,7 @@ def test_counts_equal_source_for_every_table(pristine_dsn: str, warehouse: Path)
 def test_layout_matches_airbyte_and_external_models(pristine_dsn: str, warehouse: Path) -> None:
     """Column names, order and types equal external_models.yaml (the Databricks types SQLMesh sees)."""
     load_bronze(pristine_dsn, warehouse, progress=False)
-    declared = {
-        entry["name"].split(".")[1]: entry["columns"]
-        for entry in load_yaml(PROJECT_ROOT / "external_models.yaml")
-    }
+    declared = declared_bronze_columns()
     for table in SOURCE_TABLES:
         actual = query_warehouse(
             warehouse,
@@ -205,7 +201,7 @@ def _slow_down(conn: psycopg.Connection, table: str, seconds_per_row: float) -> 
 def _spawn_load(dsn: str, warehouse: Path) -> subprocess.Popen:
     env = {**os.environ, "DVD_SOURCE_DSN": dsn, "DVD_WAREHOUSE_PATH": str(warehouse)}
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", "ingest", "--via", "direct", "--no-progress"],
+        [sys.executable, "-m", "dvdrental", "ingest", "--via", "direct", "--no-progress"],
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -234,7 +230,7 @@ def test_unreachable_source_is_one_clear_line(warehouse: Path) -> None:
     env = {**os.environ, "DVD_SOURCE_DSN": f"postgresql://nobody@127.0.0.1:{free_port()}/dvdrental",
            "DVD_WAREHOUSE_PATH": str(warehouse)}
     result = subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "ingest", "--via", "direct"],
+        [sys.executable, "-m", "dvdrental", "ingest", "--via", "direct"],
         env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == SourceError.exit_code

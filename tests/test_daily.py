@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.errors import LockHeldError
-from ingest.lock import lock_path
+from dvdrental.errors import LockHeldError
+from dvdrental.warehouse.lock import lock_path
 from ingest.paths import PROJECT_ROOT
-from tests.conftest import query_warehouse
+from tests.models_fixtures import query as query_warehouse
 
 DVDRENTAL = str(Path(sys.executable).with_name("dvdrental"))
 SAMPLE_RENTALS = 16044
@@ -139,7 +139,7 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
 
 def test_refused_when_lock_held_in_process(warehouse: Path) -> None:
     """The lock itself: held, a second taker gets LockHeldError naming the holder; released, it is free."""
-    from ingest.lock import pipeline_lock
+    from dvdrental.warehouse.lock import pipeline_lock
 
     with pipeline_lock(lock_path(warehouse), purpose="test holder"):
         with pytest.raises(LockHeldError, match=rf"pid {os.getpid()}, test holder"):

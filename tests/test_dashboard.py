@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.answers import QUESTIONS, compute_answers
-from ingest.dashboard import write_dashboard
+from dvdrental.reports.answers import QUESTIONS, compute_answers
+from dvdrental.reports.dashboard import write_dashboard
 from tests.browser import open_browser, require_browser, screenshot
 from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from ingest import gateways
-from ingest.cli import main
+from dvdrental.commands import main
+from dvdrental.warehouse import gateways
 
 # Distinctive fake values: none of them may ever appear in doctor's output.
 FAKE_DATABRICKS = {

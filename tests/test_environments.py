@@ -16,11 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from ingest import transform
+from dvdrental.warehouse import context as transform
 from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
-from tests.models_fixtures import PROJECT_PARTS, copy_warehouse, query, sqlmesh_context, tomorrow
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    PROJECT_PARTS,
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    sqlmesh_context,
+    tomorrow,
+)
 
 GOLD = ("dim_date", "dim_film", "dim_address", "dim_customer", "fact_rental", "fact_rental_monthly", "report_rentals")
 DAY_MS = 86_400_000
@@ -114,7 +120,7 @@ def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_
 def test_stale_bronze_fails_the_freshness_audit_naming_table_and_age(built: Path, tmp_path: Path) -> None:
     import duckdb
 
-    from ingest.errors import TransformError
+    from dvdrental.errors import TransformError
 
     warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
     with duckdb.connect(str(warehouse)) as con:  # the last extract of rental was three days ago

@@ -17,10 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest import transform
+from dvdrental.warehouse import context as transform
 from ingest.bronze import load_bronze
-from tests.models_fixtures import build_warehouse, copy_warehouse, query, sqlmesh_context, tomorrow
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    build_warehouse,
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    sqlmesh_context,
+    tomorrow,
+)
+
 
 @pytest.fixture(scope="module")
 def built_from_sample(sample_warehouse: Path) -> Path:  # noqa: F811

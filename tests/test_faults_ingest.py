@@ -8,7 +8,6 @@ generation id and row counts in every table), and the next normal load works.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -182,7 +181,7 @@ def test_read_only_warehouse_is_one_clear_line(pristine_dsn: str, tmp_path: Path
         _remount(disk, "ro")
         env = {**os.environ, "DVD_SOURCE_DSN": pristine_dsn, "DVD_WAREHOUSE_PATH": str(warehouse)}
         result = subprocess.run(
-            [sys.executable, "-m", "ingest.cli", "ingest", "--no-progress"],
+            [sys.executable, "-m", "dvdrental", "ingest", "--no-progress"],
             env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == WarehouseError.exit_code, result.stderr

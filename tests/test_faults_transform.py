@@ -19,13 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from ingest import transform
+from dvdrental.warehouse import context as transform
 from ingest.errors import WarehouseError
 from ingest.paths import PROJECT_ROOT
 from tests.airbyte.conftest import airbyte_env
 from tests.airbyte.fake_airbyte import FakeAirbyte
-from tests.models_fixtures import copy_warehouse, query, warehouse_env
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    warehouse_env,
+)
 
 VIEWS_SQL = "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
 
@@ -68,7 +72,7 @@ def test_daily_with_the_warehouse_held_fails_cleanly_then_recovers(
     warehouse = copy_warehouse(sample_warehouse, tmp_path / "warehouse" / "dvdrental.duckdb")
     views_before = query(warehouse, VIEWS_SQL)
     env = _daily_env(fake_airbyte, warehouse, tmp_path / "logs")
-    command = [sys.executable, "-m", "ingest.cli", "daily"]
+    command = [sys.executable, "-m", "dvdrental", "daily"]
 
     with held(warehouse) as holder:
         done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)

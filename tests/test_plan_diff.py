@@ -13,17 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
 from ingest.paths import PROJECT_ROOT
-from ingest.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
-from tests.conftest import query_warehouse
-from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
-
-PROJECT_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+from tests.models_fixtures import PROJECT_PARTS, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import query as query_warehouse
 
 
 def copy_project(target: Path) -> Path:
     target.mkdir(parents=True)
-    for name in PROJECT_FILES:
+    for name in PROJECT_PARTS:
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))

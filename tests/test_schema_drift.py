@@ -17,12 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest import transform
+from dvdrental.warehouse import context as transform
 from ingest.bronze import load_bronze
 from ingest.errors import SchemaDriftError, SourceError
 from ingest.paths import PROJECT_ROOT
-from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    sqlmesh_context,
+    tomorrow,
+)
 from tests.test_bad_data import prod_state
 from tests.test_bronze_load import bronze_state
 
@@ -112,7 +117,7 @@ def test_daily_stops_at_the_drift_and_prod_is_untouched(
     env = {**os.environ, "DVD_WAREHOUSE_PATH": str(warehouse), "DVD_SOURCE_DSN": source_db,
            "DVD_INGEST_VIA": "direct", "DVD_LOG_DIR": str(tmp_path / "logs")}
     done = subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "dvdrental", "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == SchemaDriftError.exit_code == 3, done.stderr
     assert "Traceback" not in done.stderr

@@ -23,14 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from ingest import gateways
+from dvdrental.warehouse import gateways
 from ingest.paths import LOG_DIR, PROJECT_ROOT
 from ingest.source.server import free_port
 from tests.airbyte import fake_airbyte
 from tests.airbyte.conftest import airbyte_env
-from tests.airbyte.fake_airbyte import Fault, FakeAirbyte
-from tests.models_fixtures import copy_warehouse
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.airbyte.fake_airbyte import FakeAirbyte, Fault
+from tests.models_fixtures import (
+    copy_warehouse,
+    sample_warehouse,  # noqa: F401 (fixture)
+)
 
 MARK = "SECRET-ab12cd34"
 AIRBYTE_SECRET = f"{MARK}-airbyte-client"
@@ -113,14 +115,14 @@ def test_airbyte_daily_prints_and_logs_no_secret(
     env = {**_base_env(warehouse, logs), **_airbyte_env(fake)}
 
     started = time.time()
-    ok = _run([sys.executable, "-m", "ingest.cli", "-v", "daily", "--via", "airbyte"], env)
+    ok = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"], env)
     assert ok.returncode == 0, ok.stderr
     assert fake.tokens, "the fake should have issued an access token"
     _assert_no_secret(_texts(ok, logs, started), fake_airbyte.STATIC_TOKEN, *fake.tokens)
 
     # A wrong secret: refused by the token endpoint.
     started = time.time()
-    refused = _run([sys.executable, "-m", "ingest.cli", "-v", "daily", "--via", "airbyte"],
+    refused = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"],
                    {**env, "AIRBYTE_CLIENT_SECRET": WRONG_AIRBYTE_SECRET})
     assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
     assert refused.stderr.strip().splitlines()[-1].startswith("error: ")
@@ -129,7 +131,7 @@ def test_airbyte_daily_prints_and_logs_no_secret(
     # The server echoes the secret back in an error body.
     fake.faults.append(Fault("POST", "/jobs", status=400, body={"message": f"bad request from client_secret={AIRBYTE_SECRET}"}, times=5))
     started = time.time()
-    echoed = _run([sys.executable, "-m", "ingest.cli", "-v", "daily", "--via", "airbyte"], env)
+    echoed = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"], env)
     assert echoed.returncode != 0 and "Traceback" not in echoed.stderr, echoed.stderr
     _assert_no_secret(_texts(echoed, logs, started), *fake.tokens)
 
@@ -138,7 +140,7 @@ def test_airbyte_daily_prints_and_logs_no_secret(
 def test_databricks_doctor_prints_no_secret(oauth: bool, tmp_path: Path) -> None:
     env = {**_base_env(tmp_path / "dvdrental.duckdb", tmp_path / "logs"), **_databricks_env(oauth)}
     started = time.time()
-    done = _run([sys.executable, "-m", "ingest.cli", "-v", "doctor", "--gateway", "databricks", "--timeout", "3"], env, timeout=120)
+    done = _run([sys.executable, "-m", "dvdrental", "-v", "doctor", "--gateway", "databricks", "--timeout", "3"], env, timeout=120)
     assert done.returncode in (2, 4), done.stdout + done.stderr  # unreachable (or a driver missing)
     assert "Traceback" not in done.stderr
     secret_setting = "DATABRICKS_CLIENT_SECRET" if oauth else "DATABRICKS_TOKEN"
@@ -160,7 +162,7 @@ def test_databricks_plan_and_daily_fail_to_connect_without_printing_secrets(
     _assert_no_secret(texts)
 
     started = time.time()
-    daily = _run([sys.executable, "-m", "ingest.cli", "-v", "daily", "--gateway", "databricks", "--via", "airbyte"],
+    daily = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--gateway", "databricks", "--via", "airbyte"],
                  {**env, **_airbyte_env(fake)})
     assert daily.returncode == 6, daily.stdout + daily.stderr  # TransformError: the state cannot be read
     assert "Traceback" not in daily.stderr

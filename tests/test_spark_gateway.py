@@ -19,7 +19,7 @@ tmp dir). One module-scoped run:
 Then: every model built (a blocking audit failing is a failed model, so "built" includes
 "its audits passed"), and for every model built on both engines, row counts, sums of the
 numeric columns, and min/max/distinct counts of the other columns agree, and the five
-business answers (ingest/answers.py) are equal.
+business answers (dvdrental/reports/answers.py) are equal.
 
 A model that open-source Spark cannot run for a reason that does not apply to Databricks,
 or that is reported to the models' owner and not fixed yet, is listed in
@@ -140,10 +140,10 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
         env.setenv("DVD_SPARK_DIR", str(root / "spark"))
         env.setenv("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
 
+        from dvdrental.warehouse.context import context, plan_prod
         from ingest.bronze import load_bronze
         from ingest.spark.bronze import load_into_spark
         from ingest.spark.session import spark_session
-        from ingest.transform import context, plan_prod
 
         load_bronze(pristine_dsn, warehouse, progress=False)
 
@@ -362,7 +362,7 @@ def test_models_equal_duckdb(spark_run: SparkRun) -> None:
 
 
 def test_answers_equal_duckdb(spark_run: SparkRun) -> None:
-    from ingest.answers import QUESTIONS, answer_with
+    from dvdrental.reports.answers import QUESTIONS, answer_with
 
     if "gold.report_rentals" not in spark_run.evaluated:
         pytest.fail("gold.report_rentals was not evaluated on Spark (see test_every_model_builds_on_spark)")

@@ -22,9 +22,14 @@ import typing as t
 import httpx
 
 from ingest.airbyte.errors import AirbyteAuthError, AirbyteError
-from ingest.airbyte.redaction import Redactor
-from ingest.airbyte.retry import RetryPolicy, describe_transport_error, is_retryable_status, retry_after_seconds
+from ingest.airbyte.retry import (
+    RetryPolicy,
+    describe_transport_error,
+    is_retryable_status,
+    retry_after_seconds,
+)
 from ingest.airbyte.settings import AirbyteSettings
+from ingest.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 

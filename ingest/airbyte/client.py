@@ -31,11 +31,20 @@ import httpx
 from airbyte_api import api, errors, models
 
 from ingest.airbyte.auth import TokenProvider
-from ingest.airbyte.errors import AirbyteAuthError, AirbyteConnectionNotFound, AirbyteError
+from ingest.airbyte.errors import (
+    AirbyteAuthError,
+    AirbyteConnectionNotFound,
+    AirbyteError,
+)
 from ingest.airbyte.jobs import ACTIVE_STATUSES, JobSnapshot
-from ingest.airbyte.redaction import Redactor
-from ingest.airbyte.retry import RetryPolicy, describe_transport_error, is_retryable_status, retry_after_seconds
+from ingest.airbyte.retry import (
+    RetryPolicy,
+    describe_transport_error,
+    is_retryable_status,
+    retry_after_seconds,
+)
 from ingest.airbyte.settings import AirbyteSettings
+from ingest.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 

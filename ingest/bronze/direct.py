@@ -26,7 +26,12 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from ingest.bronze.duckdb_postgres import SOURCE_ALIAS, attach_source, describe_source, open_warehouse
+from ingest.bronze.duckdb_postgres import (
+    SOURCE_ALIAS,
+    attach_source,
+    describe_source,
+    open_warehouse,
+)
 from ingest.bronze.layout import (
     META_COLUMNS,
     SOURCE_COLUMNS_SQL,
@@ -36,7 +41,13 @@ from ingest.bronze.layout import (
     missing_declared_columns,
     retyped_declared_columns,
 )
-from ingest.errors import LoadError, SchemaDriftError, SourceError, WarehouseError
+from ingest.errors import (
+    LoadError,
+    SchemaDriftError,
+    SourceError,
+    WarehouseError,
+    first_line,
+)
 from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_SCHEMA, SOURCE_TABLES, SourceTable
 
@@ -93,7 +104,7 @@ def load_bronze(
         try:
             attach_source(con, source_dsn)
         except duckdb.Error as error:
-            raise SourceError(f"Cannot attach the source {where}: {_first_line(error)}") from None
+            raise SourceError(f"Cannot attach the source {where}: {first_line(error)}") from None
         generation = _current_generation(con, tables) + 1
         sync_id = int(time.time() * 1000)
         extracted_at = datetime.now(timezone.utc)
@@ -250,7 +261,7 @@ def _load_table(
         if _is_disk_full(error):
             raise  # a warehouse problem, not the source's: load_bronze reports it
         raise LoadError(
-            f"Loading {SOURCE_SCHEMA}.{table.name} from the source {where} failed: {_first_line(error)}. "
+            f"Loading {SOURCE_SCHEMA}.{table.name} from the source {where} failed: {first_line(error)}. "
             f"Bronze is unchanged (previous generation kept)."
         ) from None
     if loaded != expected:
@@ -279,11 +290,11 @@ def _is_disk_full(error: BaseException) -> bool:
 def _warehouse_write_error(warehouse: Path, error: BaseException) -> WarehouseError:
     if _is_disk_full(error):
         return WarehouseError(
-            f"Cannot write the warehouse {warehouse}: {_first_line(error)}. Free disk space (or make the "
+            f"Cannot write the warehouse {warehouse}: {first_line(error)}. Free disk space (or make the "
             f"directory writable) and run again; bronze is unchanged (previous generation kept)."
         )
     return WarehouseError(
-        f"Committing the new bronze generation to {warehouse} failed: {_first_line(error)}. "
+        f"Committing the new bronze generation to {warehouse} failed: {first_line(error)}. "
         f"Bronze is unchanged (previous generation kept)."
     )
 
@@ -293,11 +304,6 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
     except duckdb.Error:
         pass
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 class _Progress:

@@ -103,15 +103,26 @@ def declared_source_columns(external_models: Path | None = None) -> dict[str, li
 
 def declared_source_column_types(external_models: Path | None = None) -> dict[str, dict[str, str]]:
     """Like declared_source_columns, with each column's declared (Databricks) type."""
+    meta = {name for name, _, _ in META_COLUMNS}
+    return {
+        table: {column: dtype for column, dtype in columns.items() if column not in meta}
+        for table, columns in declared_bronze_columns(external_models).items()
+    }
 
+
+def declared_bronze_columns(external_models: Path | None = None) -> dict[str, dict[str, str]]:
+    """``{bronze table: {column: Databricks type}}``, in order, metadata columns included.
+
+    The one reader of external_models.yaml (the loader's drift check, the Spark bronze copy and
+    the layout tests all use it); SQLMesh reads the file itself.
+    """
     import yaml
 
     from ingest.paths import PROJECT_ROOT
 
     path = Path(external_models or PROJECT_ROOT / "external_models.yaml")
-    meta = {name for name, _, _ in META_COLUMNS}
     return {
-        entry["name"].split(".")[-1]: {c: str(t) for c, t in (entry.get("columns") or {}).items() if c not in meta}
+        entry["name"].split(".")[-1]: {str(c): str(t) for c, t in (entry.get("columns") or {}).items()}
         for entry in yaml.safe_load(path.read_text()) or []
     }
 

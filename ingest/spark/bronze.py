@@ -26,8 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.errors import WarehouseError
-from ingest.paths import PROJECT_ROOT, warehouse_path
+from ingest.bronze.layout import declared_bronze_columns
+from ingest.errors import PipelineError, WarehouseError
+from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES, SourceTable
 
 if t.TYPE_CHECKING:
@@ -35,17 +36,9 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXTERNAL_MODELS = PROJECT_ROOT / "external_models.yaml"
-
-
-def declared_columns(path: Path = EXTERNAL_MODELS) -> dict[str, list[tuple[str, str]]]:
+def declared_columns() -> dict[str, list[tuple[str, str]]]:
     """``{bronze fqn: [(column, Databricks type), ...]}`` as external_models.yaml declares them."""
-    from sqlmesh.utils.yaml import load
-
-    return {
-        entry["name"]: [(str(name), str(type_)) for name, type_ in entry["columns"].items()]
-        for entry in load(path, render_jinja=False)
-    }
+    return {f"{BRONZE_SCHEMA}.{table}": list(columns.items()) for table, columns in declared_bronze_columns().items()}
 
 
 def export_parquet(warehouse: Path, out_dir: Path, tables: t.Sequence[SourceTable] = SOURCE_TABLES) -> dict[str, Path]:
@@ -110,8 +103,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--gateway", default="spark", help="the spark gateway of config.yaml (default: spark)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from ingest.errors import PipelineError
-    from ingest.spark.session import spark_session
+    from ingest.spark.session import spark_session  # starts pyspark's import only when asked to
 
     try:
         counts = load_into_spark(spark_session(args.gateway), args.warehouse)

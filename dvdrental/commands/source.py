@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.source import SOURCE_DSN_ENV, LocalPostgres
 from ingest.settings import optional
+from ingest.source import SOURCE_DSN_ENV, LocalPostgres
+from ingest.source.scale import scale_database, with_database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,8 +59,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _scale(args: argparse.Namespace) -> int:
-    from ingest.source.scale import scale_database, with_database
-
     configured = optional(SOURCE_DSN_ENV)
     fallback = None
     if configured:

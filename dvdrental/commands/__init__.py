@@ -20,15 +20,15 @@ logger = logging.getLogger(__name__)
 
 # Modules that define subcommands, in the order `dvdrental --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "ingest.commands.demo",
-    "ingest.commands.source",
-    "ingest.commands.load",
-    "ingest.commands.airbyte",
-    "ingest.commands.answers",
-    "ingest.commands.daily",
-    "ingest.commands.plan_diff",
-    "ingest.commands.dashboard",
-    "ingest.commands.doctor",
+    "dvdrental.commands.demo",
+    "dvdrental.commands.source",
+    "dvdrental.commands.ingest",
+    "dvdrental.commands.airbyte",
+    "dvdrental.commands.answers",
+    "dvdrental.commands.daily",
+    "dvdrental.commands.plan_diff",
+    "dvdrental.commands.dashboard",
+    "dvdrental.commands.doctor",
 )
 
 
@@ -49,7 +49,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Our own progress at INFO; libraries (SQLMesh, httpx) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ingest").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    for package in ("ingest", "dvdrental"):
+        logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except PipelineError as error:

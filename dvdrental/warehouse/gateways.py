@@ -21,7 +21,9 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ingest import settings
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, first_line
+from ingest.paths import warehouse_path
+from ingest.redaction import Redactor
 
 LOCAL, DATABRICKS, SPARK = "local", "databricks", "spark"
 
@@ -192,11 +194,9 @@ class Probe:
 
 def redact(text: str, name: str) -> str:
     """``text`` with the value of every setting of gateway ``name`` replaced by ``$NAME``."""
-    for setting in gateway(name).all_settings():
-        value = settings.optional(setting.name)
-        if value and len(value) >= 3:
-            text = text.replace(value, f"${setting.name}")
-    return text
+    values = {settings.optional(s.name): f"${s.name}" for s in gateway(name).all_settings()}
+    # Values under 3 characters (a port's digits, say) would mangle the text without hiding anything.
+    return Redactor(masks={value: mask for value, mask in values.items() if value and len(value) >= 3})(text)
 
 
 def _with_timeout(seconds: float, action: t.Callable[[], str]) -> tuple[bool, str]:
@@ -209,8 +209,7 @@ def _with_timeout(seconds: float, action: t.Callable[[], str]) -> tuple[bool, st
             result["ok"] = True
         except BaseException as error:  # reported, never raised
             result["ok"] = False
-            lines = str(error).strip().splitlines()
-            result["detail"] = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+            result["detail"] = type(error).__name__ + (f": {first_line(error)}" if str(error).strip() else "")
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -240,8 +239,6 @@ def probe_connections(name: str, timeout: float = 10.0) -> list[Probe]:
 def _probe_duckdb() -> str:
     import duckdb
 
-    from ingest.paths import warehouse_path
-
     path = warehouse_path()
     if not path.exists():
         return f"{path} does not exist yet (`dvdrental ingest` creates it)"
@@ -255,7 +252,7 @@ def _probe_databricks(timeout: float) -> str:
     # A plain TCP connect first: a wrong host or a firewall fails here quickly and clearly.
     with socket.create_connection((host, 443), timeout=timeout):
         pass
-    from databricks import sql  # type: ignore[import-not-found]
+    from databricks import sql
 
     kwargs: dict[str, t.Any] = {
         "server_hostname": host,
@@ -265,7 +262,7 @@ def _probe_databricks(timeout: float) -> str:
         "_socket_timeout": timeout,
     }
     if uses_oauth():
-        from databricks.sdk.core import Config, oauth_service_principal  # type: ignore[import-not-found]
+        from databricks.sdk.core import Config, oauth_service_principal
 
         config = Config(
             host=f"https://{host}",
@@ -278,11 +275,11 @@ def _probe_databricks(timeout: float) -> str:
     with sql.connect(**kwargs) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT current_catalog()")
         row = cursor.fetchone()
-    return f"answered (current catalog {row[0]})"
+    return f"answered (current catalog {row[0] if row else '?'})"
 
 
 def _probe_state(timeout: float) -> str:
-    import psycopg2  # type: ignore[import-untyped]
+    import psycopg2
 
     connection = psycopg2.connect(
         host=settings.optional("SQLMESH_STATE_HOST"),

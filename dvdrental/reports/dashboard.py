@@ -1,7 +1,7 @@
 """The dashboard: one self-contained HTML file with the five answers as charts.
 
 ``write_dashboard()`` writes ``artifacts/dashboard.html``: the five questions
-(:data:`ingest.answers.QUESTIONS`, answered by :func:`ingest.answers.compute_answers`,
+(:data:`dvdrental.reports.answers.QUESTIONS`, answered by :func:`dvdrental.reports.answers.compute_answers`,
 exactly what ``dvdrental answers`` prints) as horizontal bar charts with their
 tables, how fresh the data is (the newest ``_airbyte_extracted_at`` in bronze)
 and the row count of every bronze, silver and gold table.
@@ -19,11 +19,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from dvdrental.reports.answers import Answer, answers_from
+from dvdrental.warehouse.reader import WarehouseReader, open_reader
 from ingest.paths import ARTIFACTS_DIR
 from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES
-
-if t.TYPE_CHECKING:
-    from ingest.answers import Answer
 
 DEFAULT_PATH = ARTIFACTS_DIR / "dashboard.html"
 LAYERS = (BRONZE_SCHEMA, "silver", "gold")
@@ -44,11 +43,10 @@ class WarehouseFacts:
 
 def write_dashboard(path: Path | None = None, gateway: str | None = None) -> Path:
     """Answer the questions, read freshness and row counts, write the HTML; returns its path."""
-    from ingest.answers import compute_answers
-
     path = Path(path) if path else DEFAULT_PATH
-    answers = compute_answers(gateway)
-    facts = read_warehouse_facts(gateway)
+    with open_reader(gateway) as reader:  # one reader for both, closed before the file is written
+        answers = answers_from(reader)
+        facts = read_warehouse_facts(reader)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render_dashboard(answers, facts), encoding="utf-8")
@@ -59,56 +57,23 @@ def write_dashboard(path: Path | None = None, gateway: str | None = None) -> Pat
 # --- reading the warehouse -------------------------------------------------------------------
 
 
-def read_warehouse_facts(gateway: str | None = None) -> WarehouseFacts:
-    """Newest bronze extract and per-table row counts on ``gateway`` (default: config's)."""
-    from ingest.transform import duckdb_warehouse
+def read_warehouse_facts(reader: WarehouseReader) -> WarehouseFacts:
+    """Newest bronze extract and per-table row counts, read through ``reader``."""
 
-    database = duckdb_warehouse(gateway)
-    if database is not None:
-        import duckdb
+    def value(sql: str) -> t.Any:
+        return reader.fetch(sql)[1][0][0]
 
-        with duckdb.connect(str(database), read_only=True) as con:
-
-            def fetch(sql: str) -> list[tuple]:
-                return con.execute(sql).fetchall()
-
-            tables = [
-                (schema, name)
-                for schema, name in fetch(
-                    "SELECT table_schema, table_name FROM information_schema.tables "
-                    f"WHERE table_schema IN ({', '.join(repr(s) for s in LAYERS)})"
-                )
-            ]
-            return _facts(fetch, tables)
-
-    from ingest.transform import context
-
-    adapter = context(gateway).engine_adapter
-
-    def fetch_remote(sql: str) -> list[tuple]:
-        return list(adapter.fetchall(sql))
-
-    tables = []
-    for layer in LAYERS:
-        try:
-            tables.extend((layer, obj.name) for obj in adapter.get_data_objects(layer))
-        except Exception:  # a layer not built yet
-            continue
-    return _facts(fetch_remote, tables)
-
-
-def _facts(fetch: t.Callable[[str], list[tuple]], tables: list[tuple[str, str]]) -> WarehouseFacts:
-    present = set(tables)
+    present = {(layer, name) for layer in LAYERS for name in reader.tables(layer)}
     extracts = []
     for table in SOURCE_TABLES:
         if (BRONZE_SCHEMA, table.bronze_name) in present:
-            value = fetch(f"SELECT max(_airbyte_extracted_at) FROM {table.bronze_fqn}")[0][0]
-            if value is not None:
-                extracts.append(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+            newest = value(f"SELECT max(_airbyte_extracted_at) FROM {table.bronze_fqn}")
+            if newest is not None:
+                extracts.append(newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc))
     order = {layer: i for i, layer in enumerate(LAYERS)}
     counts = tuple(
-        TableCount(layer, name, int(fetch(f"SELECT count(*) FROM {layer}.{name}")[0][0]))
-        for layer, name in sorted(tables, key=lambda item: (order[item[0]], item[1]))
+        TableCount(layer, name, int(value(f"SELECT count(*) FROM {layer}.{name}")))
+        for layer, name in sorted(present, key=lambda item: (order[item[0]], item[1]))
     )
     return WarehouseFacts(max(extracts) if extracts else None, counts)
 
@@ -140,7 +105,7 @@ section.wide { grid-column: 1 / -1; }
 """
 
 
-def render_dashboard(answers: t.Sequence["Answer"], facts: WarehouseFacts, now: datetime | None = None) -> str:
+def render_dashboard(answers: t.Sequence[Answer], facts: WarehouseFacts, now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     sections = [_answer_section(i, answer) for i, answer in enumerate(answers, start=1)]
     sections.append(_counts_section(facts.counts))

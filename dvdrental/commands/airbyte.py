@@ -37,14 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ingest.airbyte import check_connection
+    from ingest.airbyte import check_connection  # the Airbyte SDK loads slowly: only for this command
 
     print(check_connection())
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from ingest.airbyte import run_sync
+    from ingest.airbyte import run_sync  # the Airbyte SDK loads slowly: only for this command
 
     result = run_sync()
     print(result.summary())

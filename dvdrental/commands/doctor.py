@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from ingest import gateways, settings
+from dvdrental.warehouse import gateways
+from ingest import settings
 
 EXIT_MISSING = 2
 EXIT_UNREACHABLE = 4

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest.errors import LockHeldError, WarehouseError
+from dvdrental.errors import LockHeldError
+from ingest.errors import WarehouseError
 from ingest.paths import warehouse_path
 
 LOCK_NAME = ".dvdrental.lock"

@@ -13,6 +13,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from dvdrental.reports.answers import compute_answers
+from dvdrental.reports.dashboard import write_dashboard
+from dvdrental.warehouse.context import plan_prod
+from ingest.run import run_ingest
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo", help="source -> bronze -> silver/gold -> answers and dashboard, locally")
@@ -25,13 +30,8 @@ def _step(title: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ingest.answers import compute_answers
-    from ingest.commands.load import run_ingest
-    from ingest.dashboard import write_dashboard
-    from ingest.transform import plan_prod
-
     started = _step("1/4 source and bronze: PostgreSQL -> bronze.raw_dvd_* (direct full load)")
-    run_ingest("direct")
+    print(run_ingest("direct").summary)
     _step("2/4 transform: sqlmesh plan prod (silver and gold, audits, unit tests)")
     plan_prod()
     _step("3/4 the five answers (gold.report_rentals)")

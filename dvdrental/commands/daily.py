@@ -2,13 +2,16 @@
 
 Lock, ingest (direct locally, Airbyte in production), ``sqlmesh run`` on prod,
 janitor; one log file per run under ``logs/``; exit code 75 when another run
-holds the lock. See :mod:`ingest.daily` and docs/operations.md.
+holds the lock. See :mod:`dvdrental.daily` and docs/operations.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+
+from dvdrental.daily import run_daily
+from ingest.run import VIA_ENV, VIAS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--via",
-        choices=("direct", "airbyte"),
+        choices=VIAS,
         default=None,
-        help="how to ingest (default: $DVD_INGEST_VIA, else direct)",
+        help=f"how to ingest (default: ${VIA_ENV}, else direct)",
     )
     parser.add_argument(
         "--execution-time",
@@ -36,8 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _daily(args: argparse.Namespace) -> int:
-    from ingest.daily import run_daily
-
     if args.gateway and args.gateway != "local":
         # config.yaml only renders the databricks/spark gateways when asked for.
         os.environ.setdefault("SQLMESH_GATEWAY", args.gateway)

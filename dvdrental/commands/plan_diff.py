@@ -25,15 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plan_diff(args: argparse.Namespace) -> int:
-    from ingest.plan_diff import write_plan_diff
+    from dvdrental.reports.plan_diff import (  # lazy: fast --help
+        write_plan_diff,
+        write_plan_diff_against_ref,
+    )
 
     if args.base_ref:
-        from ingest.plan_diff import write_plan_diff_against_ref
-
-        path, report = write_plan_diff_against_ref(args.base_ref, args.output)
+        path, report = write_plan_diff_against_ref(args.base_ref, args.output, progress=_say)
     else:
         path, report = write_plan_diff(args.output, gateway=args.gateway)
     if args.show:
         print(report.markdown)
     print(f"plan diff written: {path}")
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from dvdrental.reports.answers import compute_answers
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("answers", help="print the five business answers from gold.report_rentals")
@@ -12,7 +14,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _answers(args: argparse.Namespace) -> int:
-    from ingest.answers import compute_answers
-
     print("\n\n".join(answer.as_table() for answer in compute_answers(args.gateway)))
     return 0

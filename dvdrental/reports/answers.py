@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import sqlglot
+
+from dvdrental.warehouse.reader import Rows, WarehouseReader, duckdb_reader, open_reader
 
 SOURCE_DIALECT = "databricks"
 
@@ -111,10 +114,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
 )
 
-QUESTIONS_BY_KEY = {question.key: question for question in QUESTIONS}
-
-
-def answer_with(fetch: t.Callable[[str], tuple[tuple[str, ...], list[tuple]]], dialect: str) -> list[Answer]:
+def answer_with(fetch: t.Callable[[str], Rows], dialect: str) -> list[Answer]:
     """Answer every question with ``fetch(sql) -> (column names, rows)`` on an engine of ``dialect``."""
     answers = []
     for question in QUESTIONS:
@@ -123,46 +123,21 @@ def answer_with(fetch: t.Callable[[str], tuple[tuple[str, ...], list[tuple]]], d
     return answers
 
 
-def answers_from_duckdb(connection_or_path: t.Any) -> list[Answer]:
-    """Answer the questions on a DuckDB connection or warehouse file (opened read-only)."""
-    import duckdb
+def answers_from(reader: WarehouseReader) -> list[Answer]:
+    """Answer the questions through an open :class:`~dvdrental.warehouse.reader.WarehouseReader`."""
+    return answer_with(reader.fetch, reader.dialect)
 
-    def run(con: t.Any) -> list[Answer]:
-        def fetch(sql: str) -> tuple[tuple[str, ...], list[tuple]]:
-            cursor = con.execute(sql)
-            return tuple(d[0] for d in cursor.description), cursor.fetchall()
 
-        return answer_with(fetch, "duckdb")
-
-    if isinstance(connection_or_path, (str, Path)):
-        with duckdb.connect(str(connection_or_path), read_only=True) as con:
-            return run(con)
-    return run(connection_or_path)
+def answers_from_duckdb(path: str | Path) -> list[Answer]:
+    """Answer the questions on a DuckDB warehouse file (opened read-only)."""
+    with duckdb_reader(path) as reader:
+        return answers_from(reader)
 
 
 def compute_answers(gateway: str | None = None) -> list[Answer]:
-    """Answer the questions on the prod views of ``gateway`` (default: the configured one).
-
-    A DuckDB gateway is read straight from its file (read-only: no SQLMesh context, no
-    write lock, works while nothing else runs); other engines go through SQLMesh's
-    engine adapter for that gateway.
-    """
-    from ingest.transform import duckdb_warehouse
-
-    path = duckdb_warehouse(gateway)
-    if path is not None:
-        return answers_from_duckdb(path)
-
-    from ingest.transform import context
-
-    adapter = context(gateway).engine_adapter
-
-    def fetch(sql: str) -> tuple[tuple[str, ...], list[tuple]]:
-        cursor = adapter.cursor
-        cursor.execute(sql)
-        return tuple(d[0] for d in cursor.description), cursor.fetchall()
-
-    return answer_with(fetch, adapter.dialect)
+    """Answer the questions on the prod views of ``gateway`` (default: the configured one)."""
+    with open_reader(gateway) as reader:
+        return answers_from(reader)
 
 
 def _format(value: t.Any) -> str:
@@ -174,6 +149,4 @@ def _format(value: t.Any) -> str:
 
 
 def _is_decimal(value: t.Any) -> bool:
-    from decimal import Decimal
-
     return isinstance(value, Decimal)

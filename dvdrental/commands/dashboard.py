@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dvdrental.reports.dashboard import write_dashboard
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,8 +18,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from ingest.dashboard import write_dashboard
-
     path = write_dashboard(args.output, gateway=args.gateway)
     print(f"dashboard written: {path}")
     return 0

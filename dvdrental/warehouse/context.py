@@ -1,0 +1,172 @@
+"""The SQLMesh context life cycle: open one on a gateway, plan or run prod, release it.
+
+The demo, daily and plan-diff code call these instead of shelling out to ``sqlmesh``:
+
+* :func:`open_context` - a context on this project (or given paths), released on exit;
+* :func:`plan_prod` - plan ``prod`` and apply it without prompts (first build,
+  or after a model change): builds what changed, backfills what is missing;
+* :func:`run_prod` - ``sqlmesh run`` on prod: evaluates only the intervals that are
+  due by each model's cron (silver and gold daily, the monthly snapshot monthly).
+
+Failures (a model error, a blocking audit) become :class:`TransformError`
+(:mod:`dvdrental.warehouse.failures`); SQLMesh only swaps prod views after every model of
+the plan succeeded, so prod keeps serving the previous state. What SQLMesh evaluated is
+recorded by the context's :class:`~dvdrental.warehouse.console.PipelineConsole`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import typing as t
+
+from dvdrental.warehouse.failures import is_lock_error, locked_warehouse_error, transform_failure
+from dvdrental.warehouse.gateways import require_settings
+from ingest.errors import PipelineError
+from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
+from ingest.settings import temporary_env
+
+if t.TYPE_CHECKING:
+    from sqlmesh import Context
+
+    from dvdrental.warehouse.console import RunObservations
+
+logger = logging.getLogger(__name__)
+
+PROD = "prod"
+
+
+def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]] | None = None) -> "Context":
+    """A SQLMesh context on this project (or ``paths``), on ``gateway`` (default: config's).
+
+    Prefer :func:`open_context`, which releases it. Its console is a fresh
+    :class:`~dvdrental.warehouse.console.PipelineConsole` (:func:`observations` reads it).
+    """
+    export_warehouse_path()
+    # No anonymous usage pings from pipeline runs (they also stall for seconds offline).
+    os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
+    # SQLMesh is imported here, not at module top: commands import this module and their
+    # `--help` should not pay for loading SQLMesh.
+    from sqlmesh import Context
+    from sqlmesh.core import analytics
+    from sqlmesh.core.console import set_console
+
+    from dvdrental.warehouse.console import PipelineConsole
+
+    if os.environ["SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"].lower() in ("1", "true", "yes"):
+        analytics.disable_analytics()
+
+    if gateway and gateway != "local":
+        require_settings(gateway)  # a one-line error naming each missing variable
+    else:
+        _refuse_locked_warehouse()
+    set_console(PipelineConsole())  # the Context takes the console that is set when it is made
+    # config.yaml renders the databricks/spark gateways only when asked for by name; the
+    # variable is set only while the config loads, so it does not leak into later contexts.
+    with temporary_env(SQLMESH_GATEWAY=gateway or os.environ.get("SQLMESH_GATEWAY")):
+        return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+
+
+def observations(ctx: "Context") -> "RunObservations":
+    """What the context's console recorded so far: models evaluated, audits, failures."""
+    from dvdrental.warehouse.console import PipelineConsole
+
+    console = ctx.console
+    if not isinstance(console, PipelineConsole):  # a context not opened by context()
+        raise TypeError("the context was not opened by dvdrental.warehouse.context.context()")
+    return console.observed
+
+
+def _refuse_locked_warehouse() -> None:
+    """Fail with one clear line when another process holds the DuckDB warehouse.
+
+    SQLMesh opens the file lazily, on its first state query, and a lock conflict
+    there surfaces as a raw DuckDB traceback. A short probe here turns it into a
+    :class:`WarehouseError` (exit 4) before anything is read or written.
+    """
+    import duckdb
+
+    path = os.environ.get(WAREHOUSE_ENV)
+    if not path or not os.path.exists(path):
+        return  # nobody can hold a file that does not exist yet
+    try:
+        duckdb.connect(path).close()
+    except duckdb.Error as error:
+        if is_lock_error(error):
+            raise locked_warehouse_error(path, error) from None
+        # anything else (e.g. this process already has it open differently) is SQLMesh's to report
+
+
+@contextlib.contextmanager
+def open_context(
+    gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]] | None = None
+) -> t.Iterator["Context"]:
+    """:func:`context`, released on exit (see :func:`release`)."""
+    ctx = context(gateway, paths)
+    try:
+        yield ctx
+    finally:
+        release(ctx)
+
+
+def release(ctx: "Context") -> None:
+    """Close the context *and* its engine connection.
+
+    ``Context.close()`` alone keeps SQLMesh's cached DuckDB connection open, so the
+    warehouse file stays locked for other processes and for read-only connections in
+    this one (``dvdrental answers``, tests) until the process exits.
+    """
+    ctx.close()
+    try:
+        ctx.engine_adapter.close()
+    except Exception:  # already closed, or an engine without a closable pool
+        logger.debug("engine adapter close failed", exc_info=True)
+
+
+def plan_prod(gateway: str | None = None, ctx: "Context | None" = None, skip_tests: bool = False) -> None:
+    """Plan prod and apply it (auto-apply, no prompts); raise TransformError on failure.
+
+    SQLMesh runs the unit tests (tests/test_*.yaml) before planning unless ``skip_tests``.
+    """
+    with _owned(ctx, gateway) as ctx:
+        failures = observations(ctx).failures
+        already = len(failures)
+        try:
+            ctx.plan(PROD, auto_apply=True, no_prompts=True, skip_tests=skip_tests)
+        except Exception as error:  # SQLMesh raises several types; all mean "prod unchanged"
+            raise transform_failure("sqlmesh plan prod", [error, *failures[already:]], ctx) from error
+
+
+def run_prod(
+    gateway: str | None = None,
+    ctx: "Context | None" = None,
+    execution_time: t.Any = None,
+    ignore_cron: bool = False,
+) -> t.Any:
+    """Run the due intervals of prod; return SQLMesh's CompletionStatus, raise TransformError on failure.
+
+    ``execution_time`` (default: now) decides which intervals are due.
+    """
+    with _owned(ctx, gateway) as ctx:
+        failures = observations(ctx).failures
+        already = len(failures)
+        try:
+            status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
+            if status.is_failure:
+                raise transform_failure("sqlmesh run prod", failures[already:], ctx)
+        except PipelineError:
+            raise
+        except Exception as error:
+            raise transform_failure("sqlmesh run prod", [error, *failures[already:]], ctx) from error
+        return status  # sqlmesh CompletionStatus: SUCCESS or NOTHING_TO_DO
+
+
+@contextlib.contextmanager
+def _owned(ctx: "Context | None", gateway: str | None) -> t.Iterator["Context"]:
+    """``ctx`` as it is, or a context of our own on ``gateway`` released at the end."""
+    if ctx is not None:
+        yield ctx
+    else:
+        with open_context(gateway) as own:
+            yield own

@@ -1,0 +1,107 @@
+"""Turning what SQLMesh raised or logged into one :class:`PipelineError` a user can act on.
+
+A failed plan or run becomes a :class:`TransformError` (exit 6) whose first line names every failed
+audit with its model and bad-row count, followed by the first rows each audit query returned (for
+the freshness audit: which bronze table, how old). A DuckDB lock conflict becomes a
+:class:`WarehouseError` (exit 4) instead: another process holds the file.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from dvdrental.errors import TransformError
+from ingest.errors import PipelineError, WarehouseError, first_line
+
+if t.TYPE_CHECKING:
+    from sqlmesh import Context
+
+_AUDIT_ROWS_SHOWN = 5
+
+
+def is_lock_error(error: BaseException) -> bool:
+    return "could not set lock on file" in str(error).lower()
+
+
+def locked_warehouse_error(path: str, error: BaseException) -> WarehouseError:
+    return WarehouseError(
+        f"The warehouse {path} is open in another process (a running `sqlmesh ui`, notebook, Python "
+        f"session or `dvdrental` command?). Close it and run again; nothing was changed. ({first_line(error)})"
+    )
+
+
+def transform_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> PipelineError:
+    """The error to raise: WarehouseError when another process holds the DuckDB file, else TransformError."""
+    for error in errors:
+        if is_lock_error(error):
+            return locked_warehouse_error(os.environ.get("DVD_WAREHOUSE_PATH", "(DuckDB warehouse)"), error)
+    failed_audits = len({id(a) for e in errors for a in _audit_errors(e)})
+    return TransformError(_describe_failure(what, errors, ctx), failed_audits=failed_audits)
+
+
+def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:
+    """One summary line, then one line per failed audit (audit, model, bad rows) with its first rows.
+
+    ``sqlmesh run`` writes a model's table before auditing it, so the audited model itself holds
+    the new rows; what a blocking failure protects is everything downstream (not run at all).
+    ``sqlmesh plan`` builds into new tables and swaps prod's views only when all succeeded.
+    """
+    unchanged = (
+        "Prod views are unchanged."
+        if "plan" in what
+        else "Models downstream of a failure were not run: they keep the previous results."
+    )
+    if not errors:
+        return f"{what} failed: see the SQLMesh output above. {unchanged}"
+    audit_errors = list(dict.fromkeys(a for e in errors for a in _audit_errors(e)))
+    if audit_errors:
+        failed = ", ".join(f"{a.audit_name} on {a.model_name} ({_bad_rows(a)})" for a in audit_errors)
+        others = [e for e in errors if not _audit_errors(e) and not _is_wrapper(e)]
+        message = f"{what} failed: audit{'s' if len(audit_errors) > 1 else ''} {failed}"
+        if others:
+            message += "; " + "; ".join(dict.fromkeys(first_line(e) for e in others))
+    else:
+        message = f"{what} failed: " + "; ".join(dict.fromkeys(first_line(e) for e in errors))
+    for audit_error in audit_errors:
+        message += f"\n  audit {audit_error.audit_name} on {audit_error.model_name}: {_bad_rows(audit_error)}"
+        try:
+            rows = ctx.engine_adapter.fetchall(audit_error.query.limit(_AUDIT_ROWS_SHOWN))
+            for row in rows:
+                message += "\n    (" + ", ".join("NULL" if v is None else str(v) for v in row) + ")"
+        except Exception:  # best effort: the message is still useful without the rows
+            pass
+    return message + f"\n{unchanged}"
+
+
+def _bad_rows(audit_error: t.Any) -> str:
+    count = getattr(audit_error, "count", None)
+    if count is None:
+        return str(audit_error)
+    return f"{count} bad row{'s' if count != 1 else ''}"
+
+
+def _is_wrapper(error: BaseException) -> bool:
+    """SQLMesh's per-node wrapper around audit failures ("Execution failed for node ...")."""
+    return "Execution failed for node" in str(error) or type(error).__name__ in ("NodeAuditsErrors", "PlanError")
+
+
+def _audit_errors(error: BaseException) -> list:
+    from sqlmesh.utils.errors import AuditError
+
+    found: list = []
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, AuditError):
+            found.append(current)
+        stack.extend([current.__cause__, current.__context__])
+        for attribute in ("errors", "audit_errors"):
+            nested = getattr(current, attribute, None)
+            if isinstance(nested, (list, tuple)):
+                stack.extend(e for e in nested if isinstance(e, BaseException))
+    return found
