@@ -225,8 +225,12 @@ def test_failing_unit_test_fails_the_check_and_the_job(checkout: Checkout, tmp_p
         run = run_bot(checkout, fake, tmp_path)
     fake.write_transcript(TRANSCRIPTS / "pr-43.md")
 
-    assert run.returncode != 0, run.output
-    assert "Linter or Unit Test(s) failed" in run.output
+    # The bot raises CICDBotError out of the subcommand (its group's error handler does not catch it):
+    # Python's traceback ending in that message, exit 1. Actions marks the job failed.
+    assert run.returncode == 1, run.output
+    assert run.output.rstrip().endswith(
+        "CICDBotError: Linter or Unit Test(s) failed. See Pull Requests Checks for more information."
+    ), run.output[-2000:]
     assert not fake.unknown_requests(), [(r.method, r.path) for r in fake.unknown_requests()]
     assert_no_secret_leaked(fake, run)
 
