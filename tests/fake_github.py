@@ -10,7 +10,8 @@ The answers are shaped after PyGithub's models (``github/PullRequest.py``, ``git
 (docs.github.com/en/rest: "Get a pull request" 200, "List reviews for a pull request" 200,
 "List issue comments" 200, "Create an issue comment" 201, "Update an issue comment" 200,
 "Create a check run" 201, "Update a check run" 200; a wrong token is 401 "Bad credentials", an unknown
-path 404 "Not Found"). Every ``url`` in an answer points back here: PyGithub follows them for edits
+path 404 "Not Found", a check run or comment GitHub would refuse 422: a status or conclusion outside its
+enums, "completed" without a conclusion, an output without title and summary or over 65,535 characters). Every ``url`` in an answer points back here: PyGithub follows them for edits
 (``IssueComment.edit`` and ``CheckRun.edit`` PATCH ``self.url``).
 
 What it cannot stand for: GitHub's permissions (a token's scopes, the workflow's ``permissions:``),
@@ -32,6 +33,28 @@ from typing import Any, Iterator
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 BAD_CREDENTIALS = {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
 BOT_USER = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+# "Create a check run" / "Update a check run": the values GitHub accepts, and its limit on output texts.
+CHECK_STATUSES = {"queued", "in_progress", "completed", "waiting", "requested", "pending"}
+CHECK_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out"}
+MAX_TEXT = 65535
+
+
+def _check_run_problem(fields: dict, creating: bool) -> str | None:
+    """Why GitHub would refuse these check-run fields with 422, or None."""
+    if creating and not (fields.get("name") and fields.get("head_sha")):
+        return "name and head_sha are required"
+    if "status" in fields and fields["status"] not in CHECK_STATUSES:
+        return f"status {fields['status']!r} is not one of {sorted(CHECK_STATUSES)}"
+    if "conclusion" in fields and fields["conclusion"] not in CHECK_CONCLUSIONS:
+        return f"conclusion {fields['conclusion']!r} is not one of {sorted(CHECK_CONCLUSIONS)}"
+    if fields.get("status") == "completed" and "conclusion" not in fields:
+        return "conclusion is required with a status of completed"
+    if (output := fields.get("output")) is not None:
+        if not (output.get("title") and output.get("summary")):
+            return "output needs a title and a summary"
+        if any(len(output.get(key) or "") > MAX_TEXT for key in ("summary", "text")):
+            return f"output summary and text are limited to {MAX_TEXT} characters"
+    return None
 
 
 @dataclass
@@ -78,9 +101,9 @@ class FakeGitHub:
     def pull_url(self) -> str:
         return f"{self.base_url}{self.repo_path}/pulls/{self.pull.number}"
 
-    def unknown_requests(self) -> list[Request]:
-        """Requests the fake had no route for (a real GitHub may have answered them differently)."""
-        return [r for r in self.requests if r.status == 404]
+    def refused_requests(self) -> list[Request]:
+        """Requests answered with an error: no route here (404), or fields GitHub would refuse (422)."""
+        return [r for r in self.requests if r.status >= 400]
 
     # --- answers -------------------------------------------------------------------------------
 
@@ -182,18 +205,26 @@ class FakeGitHub:
             if method == "GET" and route == f"{issue}/comments":
                 return 200, list(self.comments.values())
             if method == "POST" and route == f"{issue}/comments":
+                if problem := _comment_problem(body):
+                    return 422, _unprocessable(problem)
                 return 201, self._new_comment(body["body"])
             if method == "PATCH" and (m := re.fullmatch(rf"{self.repo_path}/issues/comments/(\d+)", route)):
                 comment = self.comments.get(int(m[1]))
                 if comment is None:
                     return 404, NOT_FOUND
+                if problem := _comment_problem(body):
+                    return 422, _unprocessable(problem)
                 comment["body"] = body["body"]
                 return 200, comment
             if method == "POST" and route == f"{self.repo_path}/check-runs":
+                if problem := _check_run_problem(body, creating=True):
+                    return 422, _unprocessable(problem)
                 return 201, self._check_run(body)
             if method == "PATCH" and (m := re.fullmatch(rf"{self.repo_path}/check-runs/(\d+)", route)):
                 if int(m[1]) not in self.check_runs:
                     return 404, NOT_FOUND
+                if problem := _check_run_problem(body, creating=False):
+                    return 422, _unprocessable(problem)
                 return 200, self._check_run(body, int(m[1]))
         return 404, NOT_FOUND
 
@@ -213,6 +244,17 @@ class FakeGitHub:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(parts))
         return path
+
+
+def _comment_problem(body: dict) -> str | None:
+    text = body.get("body")
+    if not isinstance(text, str) or not text:
+        return "body is required"
+    return f"body is limited to {MAX_TEXT + 1} characters" if len(text) > MAX_TEXT + 1 else None
+
+
+def _unprocessable(problem: str) -> dict:
+    return {"message": f"Invalid request.\n\n{problem}", "documentation_url": "https://docs.github.com/rest"}
 
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:

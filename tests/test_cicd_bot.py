@@ -38,7 +38,7 @@ BOT_HEADER = ":robot: **SQLMesh Bot Info** :robot:"
 TOKEN = "ghs_FakeInstallationToken0123456789abcdef"
 # Secrets pr.yml passes to the job; none may reach GitHub or the log.
 SECRETS = {
-    "DATABRICKS_CLIENT_SECRET": "dose-fake-client-secret-5f1c",
+    "DATABRICKS_CLIENT_SECRET": "fake-databricks-client-secret-5f1c",
     "SQLMESH_STATE_PASSWORD": "fake-state-password-9d2e",
 }
 # What would render another gateway into config.yaml (pr.yml sets them; here only `local` must exist).
@@ -164,7 +164,7 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     fake.write_transcript(TRANSCRIPTS / "pr-42.md")
 
     assert run.returncode == 0, run.output
-    assert not fake.unknown_requests(), [(r.method, r.path) for r in fake.unknown_requests()]
+    assert not fake.refused_requests(), [(r.method, r.path, r.status) for r in fake.refused_requests()]
     assert_no_secret_leaked(fake, run)
 
     checks = fake.final_check_runs()
@@ -172,9 +172,11 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     for name, check in checks.items():
         assert (check["status"], check["conclusion"]) == ("completed", "success"), (name, check["output"])
         assert check["head_sha"] == sha
-    # Every check was first queued, then completed (GitHub shows "queued" until the bot gets to it).
-    first_states = {c["name"]: c["status"] for c in reversed(fake.check_run_history)}
-    assert set(first_states.values()) == {"queued"}
+    # Every check was created queued (GitHub shows it waiting until the bot gets to it), then completed.
+    first_status: dict[str, str] = {}
+    for state in fake.check_run_history:
+        first_status.setdefault(state["name"], state["status"])
+    assert first_status == {name: "queued" for name in CHECKS}
 
     tests = checks["SQLMesh - Run Unit Tests"]["output"]
     assert tests["title"] == "Tests Passed"
@@ -198,8 +200,10 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     assert [c["body"] for c in fake.comments.values()] == [
         f"{BOT_HEADER}\n- :eyes: To **review** this PR's changes, use virtual data environment:\n  - `{pr_env}`"
     ]
-    issue_comments = [(r.method, r.path.split("/")[-2]) for r in fake.requests if "comments" in r.path]
-    assert issue_comments.count(("POST", "42")) == 1 and issue_comments.count(("PATCH", "comments")) == 1
+    (comment_id,) = fake.comments
+    writes = [(r.method, r.path) for r in fake.requests if r.method != "GET"]
+    assert writes.count(("POST", f"{fake.repo_path}/issues/42/comments")) == 1
+    assert writes.count(("PATCH", f"{fake.repo_path}/issues/comments/{comment_id}")) == 1
     for key in ("run_unit_tests=success", "pr_environment_synced=success", "prod_plan_preview=success",
                 f"pr_environment_name={pr_env}"):
         assert key in run.github_output.splitlines(), run.github_output
@@ -231,7 +235,7 @@ def test_failing_unit_test_fails_the_check_and_the_job(checkout: Checkout, tmp_p
     assert run.output.rstrip().endswith(
         "CICDBotError: Linter or Unit Test(s) failed. See Pull Requests Checks for more information."
     ), run.output[-2000:]
-    assert not fake.unknown_requests(), [(r.method, r.path) for r in fake.unknown_requests()]
+    assert not fake.refused_requests(), [(r.method, r.path, r.status) for r in fake.refused_requests()]
     assert_no_secret_leaked(fake, run)
 
     checks = fake.final_check_runs()
