@@ -8,7 +8,9 @@ received: the check runs and their conclusions, the comment on the pull request,
 token nor any other secret from the environment is in a request body or in the job's output.
 
 The gateway is chosen as pr.yml chooses it: `SQLMESH__DEFAULT_GATEWAY` (the bot has no --gateway),
-here `local` instead of `databricks`.
+here `local` instead of `databricks`; the last test loads config.yaml with pr.yml's own environment
+(fake values for its secrets) to check it selects the databricks gateway, and that the install step
+brings what the bot imports.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,3 +255,42 @@ def test_failing_unit_test_fails_the_check_and_the_job(checkout: Checkout, tmp_p
     assert not fake.comments
     schemas = {row[0] for row in query_warehouse(checkout.warehouse, "SELECT schema_name FROM information_schema.schemata")}
     assert not any(pr_env in schema for schema in schemas), schemas
+
+
+def workflow_job() -> dict:
+    workflow = yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / "pr.yml").read_text())
+    return workflow["jobs"]["sqlmesh"]
+
+
+def test_pr_workflow_selects_the_databricks_gateway_and_installs_the_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlmesh.core.config import Config
+    from sqlmesh.core.config.loader import load_config_from_paths
+
+    job = workflow_job()
+    steps = {step.get("name"): step.get("run", "") for step in job["steps"]}
+    assert steps["SQLMesh CI/CD bot"].split() == [
+        "sqlmesh_cicd", "-p", ".", "github", "--token", '"${{', "secrets.GITHUB_TOKEN", '}}"', "run-all"]
+    # The bot imports PyGithub; the workflow installs the project's own dependencies only.
+    assert steps["Install"].split() == ["python", "-m", "pip", "install", "-e", "."]
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    sqlmesh = next(d for d in project["dependencies"] if d.startswith("sqlmesh["))
+    assert "github" in sqlmesh.split("[", 1)[1].split("]", 1)[0].split(",")
+
+    # pr.yml's environment, each `${{ secrets.X }}` / `${{ vars.X }}` given a made-up value.
+    for name in list(os.environ):
+        if name.startswith(("DATABRICKS_", "SQLMESH_", "SQLMESH__", "DVD_SPARK")):
+            monkeypatch.delenv(name)
+    for name, value in job["env"].items():
+        made_up = "5432" if name.endswith("_PORT") else f"made-up-{name.lower()}"
+        monkeypatch.setenv(name, re.sub(r"\$\{\{[^}]*\}\}", made_up, str(value)))
+    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
+
+    assert config.default_gateway == "databricks"  # SQLMESH__DEFAULT_GATEWAY, the bot's only way to choose
+    connection = config.get_connection("databricks")
+    assert connection.type_ == "databricks" and connection.auth_type == "databricks-oauth"  # CLIENT_ID/SECRET given
+    state = config.get_state_connection("databricks")
+    assert state is not None and state.type_ == "postgres" and state.sslmode == "require"
+    test_connection = config.get_gateway("databricks").test_connection
+    assert test_connection is not None and test_connection.type_ == "duckdb"  # the bot's unit tests
+    assert config.cicd_bot is not None and config.cicd_bot.skip_pr_backfill is False
+    assert not config.cicd_bot.enable_deploy_command and config.cicd_bot.merge_method is None
