@@ -92,6 +92,55 @@ def _is_new_changed_or_deleted(copy_key: exp.Column, stored_key: exp.Column) -> 
 
 
 @macro()
+def any_differs(evaluator: MacroEvaluator, *pairs: exp.Expr) -> exp.Expr:
+    """TRUE when a stored attribute no longer reads as its source does: ``NOT (a <=> b AND ...)``.
+
+    A change-driven gold model keeps copies of dimension attributes (the fact: film, store,
+    is_late; the report: film and address names); a row whose copy differs from the dimension
+    now must be recomputed. Each argument is a pair ``(stored.column, source_expression)``;
+    the comparison is NULL-safe (``<=>``), so a NULL on one side only counts as a change.
+    Usage: ``WHERE @any_differs((stored.film_id, inventory.film_id), (stored.city, address.city))``.
+    """
+    if not pairs:
+        raise ValueError("@any_differs needs at least one (stored, source) pair")
+    comparisons: list[exp.Expr] = []
+    for pair in pairs:
+        if not isinstance(pair, exp.Tuple) or len(pair.expressions) != 2:
+            raise ValueError(f"@any_differs takes (stored, source) pairs, got {pair.sql()}")
+        stored, source = pair.expressions
+        comparisons.append(exp.NullSafeEQ(this=stored.copy(), expression=source.copy()))
+    return exp.Not(this=exp.Paren(this=exp.and_(*comparisons)))
+
+
+@macro()
+def delete_tombstoned_keys(
+    evaluator: MacroEvaluator, key: exp.Expr, tombstones: exp.Expr, condition: exp.Expr
+) -> exp.Expr | None:
+    """The post-statement that deletes the keys deleted in the source during this run's interval.
+
+    An upsert (INCREMENTAL_BY_UNIQUE_KEY) never removes a row, so a change-driven model deletes
+    after its merge the keys that ``tombstones`` marks (``condition``) with ``_changed_at`` in the
+    interval: the silver copies read their staging table (``condition`` ``_is_deleted``), gold
+    reads the deletion log silver.dvd_deletions (``source_table = 'rental'``). Only when really
+    evaluating (not while loading, rendering a plan or running unit tests, which run the query
+    only). Usage, after the model's query: ``@delete_tombstoned_keys(rental_id,
+    silver.dvd_deletions, source_table = 'rental');``.
+    """
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    start = exp.Literal.string(_start_ts(evaluator))
+    deleted_keys = (
+        exp.select(key.copy())
+        .from_(exp.to_table(tombstones.sql(dialect=evaluator.dialect), dialect=evaluator.dialect))
+        .where(exp.and_(condition.copy(), exp.GTE(this=exp.column("_changed_at"), expression=start)))
+    )
+    return exp.delete(
+        exp.to_table(evaluator.this_model, dialect=evaluator.dialect),
+        where=key.copy().isin(query=deleted_keys),
+    )
+
+
+@macro()
 def changed_at(evaluator: MacroEvaluator) -> exp.Expr:
     """The ``_changed_at`` stamp of the rows a run writes: the end of the interval it processes.
 

@@ -53,10 +53,10 @@ WITH rentals_to_refresh AS (
   LEFT JOIN silver.dvd_film AS film
     ON film.film_id = inventory.film_id
   WHERE
-    NOT (
-      stored.film_id <=> inventory.film_id
-      AND stored.store_id <=> inventory.store_id
-      AND stored.is_late <=> CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END
+    @any_differs(
+      (stored.film_id, inventory.film_id),
+      (stored.store_id, inventory.store_id),
+      (stored.is_late, CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END)
     )
   UNION
   -- the customer got a new version, or one closed: the version valid at rental time can differ
@@ -180,13 +180,7 @@ WHERE
 
 -- Rentals deleted in the source leave the fact too (silver.dvd_deletions; after the merge, only
 -- when really evaluating). row_count_matches proves the fact has exactly silver's rentals.
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model
-  WHERE rental_id IN (
-    SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'rental' AND _changed_at >= @start_ts
-  )
-);
+@delete_tombstoned_keys(rental_id, silver.dvd_deletions, source_table = 'rental');
 
 -- Revenue reconciliation: the fact's revenue equals the payments whose rental exists.
 AUDIT (name revenue_matches_payments);

@@ -26,10 +26,4 @@ WHERE
   NOT _is_deleted AND _changed_at >= @start_ts;
 
 -- Keys deleted in the source leave silver too (after the merge, only when really evaluating).
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model
-  WHERE @{grain} IN (
-    SELECT @{grain} FROM staging.dvd_@{source_table} WHERE _is_deleted AND _changed_at >= @start_ts
-  )
-);
+@delete_tombstoned_keys(@{grain}, staging.dvd_@{source_table}, _is_deleted);
