@@ -44,16 +44,14 @@ def content_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
 
 
 @macro()
-def changed_keys(
-    evaluator: MacroEvaluator, hashes: exp.Expr, stored: exp.Expr, key: exp.Expr, carry: exp.Expr | None = None
-) -> exp.Expr:
+def changed_keys(evaluator: MacroEvaluator, hashes: exp.Expr, stored: exp.Expr, key: exp.Expr) -> exp.Expr:
     """The keys to write this run: new, changed, back after a deletion, or gone from bronze.
 
     ``hashes`` (a CTE: key and ``_content_hash`` of every bronze copy) is FULL OUTER JOINed with
     ``stored`` (``@this_model``) on ``key``. One row per key: the key and ``is_gone`` (no bronze copy
-    left: write a tombstone); with ``carry := column``, also ``stored_<column>``, that column of the
-    stored row (the payment's previous rental). Written once here for every change-driven staging
-    model; ``sqlmesh render staging.dvd_rental`` shows the SQL.
+    left: write a tombstone). Written once here for every change-driven staging model, which all
+    take the same shape (staging.dvd_rental, staging.dvd_payment): newest copies of the keys not
+    gone, then tombstones of the gone ones; ``sqlmesh render staging.dvd_rental`` shows the SQL.
     """
     copy_key = exp.column(key.name, table="copy")
     stored_key = exp.column(key.name, table="stored")
@@ -61,8 +59,6 @@ def changed_keys(
         exp.alias_(exp.func("COALESCE", copy_key.copy(), stored_key.copy()), key.name),
         exp.alias_(exp.func("BOOL_AND", exp.Is(this=copy_key.copy(), expression=exp.Null())), "is_gone"),
     ]
-    if carry is not None:  # one stored row per key, so MAX just picks it
-        projections.append(exp.alias_(exp.func("MAX", exp.column(carry.name, table="stored")), f"stored_{carry.name}"))
     return (
         exp.select(*projections)
         .from_(exp.alias_(exp.to_table(hashes.name), "copy", table=True))
