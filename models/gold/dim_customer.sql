@@ -10,7 +10,7 @@ MODEL (
   cron '@daily',
   owner 'analytics-engineering',
   grain (customer_id, valid_from),
-  description 'Customer dimension, type-2 history across the daily full loads: one row per customer version. (customer_id, valid_from) is the version key the facts store. The first version of every customer loaded by the first run is valid from 1970-01-01 (SQLMesh''s default for the initial load of SCD_TYPE_2_BY_COLUMN, kept on purpose: execution_time_as_valid_from stays false) so rentals older than the first load find it; later versions start at the run''s execution time; valid_to is NULL for the current version. A customer deleted in the source gets its last version closed.',
+  description 'Customer dimension with type-2 history: one row per customer version, keyed by (customer_id, valid_from), valid_to NULL for the current version. The first versions are valid from 1970-01-01 so every rental finds one, and a customer deleted in the source has its last version closed (docs/models.md).',
   column_descriptions (
     valid_from = 'Start of this version (inclusive). 1970-01-01 for versions from the first load.',
     valid_to = 'End of this version (exclusive); NULL while it is current.'

@@ -8,7 +8,7 @@ MODEL (
   cron '@daily',
   owner 'analytics-engineering',
   grain rental_id,
-  description 'The one big table for dashboards: one row per rental (same rows as gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time. ingest/answers.py reads only this table.',
+  description 'The one big table for dashboards: one row per rental (the rows of gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time.',
   audits (
     -- Row checks look at the rows this run wrote; the row count at the whole table.
     not_null(columns := (rental_id, rental_date, rental_iso_day_of_week, rental_day_name, film_title, customer_name, payment_amount, payment_count, is_returned), condition := _changed_at >= @start_ts),

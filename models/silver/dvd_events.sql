@@ -12,7 +12,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain @{grain},
-  description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>) without its tombstones, refreshed by change after all of its audits passed. _changed_at is the end of the interval in which the row last changed. Column descriptions: see that model.',
+  description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>), without its tombstones. Refreshed by change once all of its audits passed; column descriptions: see that model.',
   blueprints (
     (source_table := payment, grain := payment_id),
     (source_table := rental, grain := rental_id)

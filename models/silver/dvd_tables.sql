@@ -12,7 +12,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain @grain,
-  description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>), refreshed only after all of its audits passed. Column descriptions: see that model.',
+  description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>). Refreshed only after all of its audits passed; column descriptions: see that model.',
   blueprints (
     (source_table := address, grain := address_id),
     (source_table := category, grain := category_id),
