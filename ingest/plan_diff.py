@@ -315,7 +315,9 @@ def _differing_sample(diff: t.Any, sample: t.Any) -> tuple[tuple[str, ...], tupl
 
 # --- CI: prod from a git ref ---------------------------------------------------------------------
 
-BASE_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+# What SQLMesh reads of a project: the linter (config.yaml names its rules) and the unit tests
+# (its nomissingunittest rule looks for them) included, since every plan lints first.
+BASE_FILES = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
 
 
 def write_plan_diff_against_ref(
@@ -358,7 +360,7 @@ def write_plan_diff_against_ref(
         print(f"plan-diff: building prod from {ref} on a scratch warehouse ({scratch})", flush=True)
         run_ingest(via or "direct", progress=False)
         with open_context(paths=[str(base)]) as ctx:
-            plan_prod(ctx=ctx)
+            plan_prod(ctx=ctx, skip_tests=True)  # the ref was unit-tested when it was merged
         return write_plan_diff(path)
     finally:
         if saved is None:

@@ -23,7 +23,7 @@ from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
 if t.TYPE_CHECKING:
     from sqlmesh import Context
 
-PROJECT_PARTS = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+PROJECT_PARTS = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from ingest.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
 from tests.conftest import query_warehouse
 from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 
-PROJECT_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+PROJECT_FILES = ("models", "macros", "audits", "linter", "config.yaml", "external_models.yaml")
 
 
 def copy_project(target: Path) -> Path:
