@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from ingest.paths import PROJECT_ROOT
-
-# What SQLMesh reads of the project (tests/: the YAML unit tests, for nomissingunittest).
-PROJECT_PARTS = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
+from tests.models_fixtures import PROJECT_PARTS
 PROJECT_RULES = {"nomissingowner", "nomissinggrain", "nomissingdescription", "nomissingcolumndescriptions"}
 
 GOOD = {"owner": "  owner 'data-engineering',\n", "grain": "  grain rental_id,\n", "description": "  description 'A scratch table.',\n"}
