@@ -44,16 +44,14 @@ def content_hash(evaluator: MacroEvaluator, *columns: exp.Expr) -> exp.Expr:
 
 
 @macro()
-def changed_keys(
-    evaluator: MacroEvaluator, hashes: exp.Expr, stored: exp.Expr, key: exp.Expr, carry: exp.Expr | None = None
-) -> exp.Expr:
+def changed_keys(evaluator: MacroEvaluator, hashes: exp.Expr, stored: exp.Expr, key: exp.Expr) -> exp.Expr:
     """The keys to write this run: new, changed, back after a deletion, or gone from bronze.
 
     ``hashes`` (a CTE: key and ``_content_hash`` of every bronze copy) is FULL OUTER JOINed with
     ``stored`` (``@this_model``) on ``key``. One row per key: the key and ``is_gone`` (no bronze copy
-    left: write a tombstone); with ``carry := column``, also ``stored_<column>``, that column of the
-    stored row (the payment's previous rental). Written once here for every change-driven staging
-    model; ``sqlmesh render staging.dvd_rental`` shows the SQL.
+    left: write a tombstone). Written once here for every change-driven staging model, which all
+    take the same shape (staging.dvd_rental, staging.dvd_payment): newest copies of the keys not
+    gone, then tombstones of the gone ones; ``sqlmesh render staging.dvd_rental`` shows the SQL.
     """
     copy_key = exp.column(key.name, table="copy")
     stored_key = exp.column(key.name, table="stored")
@@ -61,8 +59,6 @@ def changed_keys(
         exp.alias_(exp.func("COALESCE", copy_key.copy(), stored_key.copy()), key.name),
         exp.alias_(exp.func("BOOL_AND", exp.Is(this=copy_key.copy(), expression=exp.Null())), "is_gone"),
     ]
-    if carry is not None:  # one stored row per key, so MAX just picks it
-        projections.append(exp.alias_(exp.func("MAX", exp.column(carry.name, table="stored")), f"stored_{carry.name}"))
     return (
         exp.select(*projections)
         .from_(exp.alias_(exp.to_table(hashes.name), "copy", table=True))
@@ -88,6 +84,55 @@ def _is_new_changed_or_deleted(copy_key: exp.Column, stored_key: exp.Column) -> 
         exp.and_(stored_deleted.copy(), exp.not_(exp.Is(this=copy_key.copy(), expression=exp.Null()))),
         exp.and_(exp.Is(this=copy_key.copy(), expression=exp.Null()), exp.not_(stored_deleted.copy())),
         exp.NEQ(this=copy_hash, expression=stored_hash),
+    )
+
+
+@macro()
+def any_differs(evaluator: MacroEvaluator, *pairs: exp.Expr) -> exp.Expr:
+    """TRUE when a stored attribute no longer reads as its source does: ``NOT (a <=> b AND ...)``.
+
+    A change-driven gold model keeps copies of dimension attributes (the fact: film, store,
+    is_late; the report: film and address names); a row whose copy differs from the dimension
+    now must be recomputed. Each argument is a pair ``(stored.column, source_expression)``;
+    the comparison is NULL-safe (``<=>``), so a NULL on one side only counts as a change.
+    Usage: ``WHERE @any_differs((stored.film_id, inventory.film_id), (stored.city, address.city))``.
+    """
+    if not pairs:
+        raise ValueError("@any_differs needs at least one (stored, source) pair")
+    comparisons: list[exp.Expr] = []
+    for pair in pairs:
+        if not isinstance(pair, exp.Tuple) or len(pair.expressions) != 2:
+            raise ValueError(f"@any_differs takes (stored, source) pairs, got {pair.sql()}")
+        stored, source = pair.expressions
+        comparisons.append(exp.NullSafeEQ(this=stored.copy(), expression=source.copy()))
+    return exp.Not(this=exp.Paren(this=exp.and_(*comparisons)))
+
+
+@macro()
+def delete_tombstoned_keys(
+    evaluator: MacroEvaluator, key: exp.Expr, tombstones: exp.Expr, condition: exp.Expr
+) -> exp.Expr | None:
+    """The post-statement that deletes the keys deleted in the source during this run's interval.
+
+    An upsert (INCREMENTAL_BY_UNIQUE_KEY) never removes a row, so a change-driven model deletes
+    after its merge the keys that ``tombstones`` marks (``condition``) with ``_changed_at`` in the
+    interval: the silver copies read their staging table (``condition`` ``_is_deleted``), gold
+    reads the deletion log silver.dvd_deletions (``source_table = 'rental'``). Only when really
+    evaluating (not while loading, rendering a plan or running unit tests, which run the query
+    only). Usage, after the model's query: ``@delete_tombstoned_keys(rental_id,
+    silver.dvd_deletions, source_table = 'rental');``.
+    """
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    start = exp.Literal.string(_start_ts(evaluator))
+    deleted_keys = (
+        exp.select(key.copy())
+        .from_(exp.to_table(tombstones.sql(dialect=evaluator.dialect), dialect=evaluator.dialect))
+        .where(exp.and_(condition.copy(), exp.GTE(this=exp.column("_changed_at"), expression=start)))
+    )
+    return exp.delete(
+        exp.to_table(evaluator.this_model, dialect=evaluator.dialect),
+        where=key.copy().isin(query=deleted_keys),
     )
 
 

@@ -49,6 +49,28 @@ def build_warehouse(dsn: str, path: Path) -> Path:
     return path
 
 
+def copy_project(target: Path) -> Path:
+    """A scratch copy of the SQLMesh project (the parts of :data:`PROJECT_PARTS`), to change freely.
+
+    Of ``tests/`` only the YAML unit tests are copied: SQLMesh reads those (its linter checks every
+    model has one), not the pytest modules.
+    """
+    import shutil
+
+    target.mkdir(parents=True)
+    for part in PROJECT_PARTS:
+        source = PROJECT_ROOT / part
+        if part == "tests":
+            (target / part).mkdir()
+            for unit_test in source.glob("test_*.yaml"):
+                shutil.copy2(unit_test, target / part / unit_test.name)
+        elif source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
 def copy_warehouse(built: Path, target: Path) -> Path:
     """A private copy of a built warehouse (data and SQLMesh state live in the one file)."""
     import shutil

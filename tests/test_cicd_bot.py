@@ -30,9 +30,8 @@ import yaml
 
 from ingest.paths import PROJECT_ROOT
 from tests.fake_github import FakeGitHub, PullRequest, serve
-from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_project, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 from tests.models_fixtures import query as query_warehouse
-from tests.test_plan_diff import copy_project
 
 BOT = Path(sys.executable).with_name("sqlmesh_cicd")
 TRANSCRIPTS = PROJECT_ROOT / "artifacts" / "cicd-bot"  # what a reviewer would see (git-ignored)

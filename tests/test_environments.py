@@ -10,17 +10,15 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from dvdrental.warehouse import context as transform
-from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import (
-    PROJECT_PARTS,
+    copy_project,
     copy_warehouse,
     query,
     sample_warehouse,  # noqa: F401 (fixture)
@@ -91,11 +89,7 @@ def test_run_processes_only_due_intervals(built: Path, tmp_path: Path) -> None:
 
 def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_path: Path) -> None:
     warehouse = copy_warehouse(built, tmp_path / "warehouse" / "dvdrental.duckdb")
-    project = tmp_path / "project"
-    project.mkdir()
-    for part in PROJECT_PARTS:
-        source = PROJECT_ROOT / part
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, project / part)
+    project = copy_project(tmp_path / "project")
     report = project / "models" / "gold" / "report_rentals.sql"
     text = report.read_text()
     anchor = "  rental.returned_at, -- When it was returned; NULL while not returned.\n"

@@ -8,29 +8,13 @@ showing the changed values. Prod is not touched by the report.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
-from ingest.paths import PROJECT_ROOT
-from tests.models_fixtures import PROJECT_PARTS, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_project, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 from tests.models_fixtures import query as query_warehouse
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for name in PROJECT_PARTS:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    (target / "tests").mkdir()
-    for unit_test in (PROJECT_ROOT / "tests").glob("*.yaml"):
-        shutil.copy2(unit_test, target / "tests" / unit_test.name)
-    return target
 
 
 @pytest.fixture

@@ -175,7 +175,7 @@ def _refuse_schema_drift(columns: dict[str, list[SourceColumn]], where: str) -> 
         names = ", ".join(f"{SOURCE_SCHEMA}.{table}.{column}" for table, column in missing)
         verb, it = ("is", "it") if len(missing) == 1 else ("are", "them")
         raise SchemaDriftError(
-            f"{names} {verb} missing in the source (renamed or dropped?): the silver models and "
+            f"{names} {verb} missing in the source (renamed or dropped?): the staging models and "
             f"external_models.yaml expect {it}. Restore {it} in the source {where}, or change the models "
             f"and external_models.yaml to match. Bronze is unchanged (previous generation kept)."
         )
@@ -186,7 +186,7 @@ def _refuse_schema_drift(columns: dict[str, list[SourceColumn]], where: str) -> 
             for table, column, declared, now in retyped
         )
         raise SchemaDriftError(
-            f"The source type of {changes}: the silver models cast the declared type. Change the source "
+            f"The source type of {changes}: the staging models cast the declared type. Change the source "
             f"{where} back, or change the models and external_models.yaml to match. "
             f"Bronze is unchanged (previous generation kept)."
         )

@@ -10,8 +10,18 @@ MODEL (
   cron '@daily',
   owner 'analytics-engineering',
   grain (customer_id, valid_from),
-  description 'Customer dimension, type-2 history across the daily full loads: one row per customer version. (customer_id, valid_from) is the version key the facts store. The first version of every customer loaded by the first run is valid from 1970-01-01 (SQLMesh''s default for the initial load of SCD_TYPE_2_BY_COLUMN, kept on purpose: execution_time_as_valid_from stays false) so rentals older than the first load find it; later versions start at the run''s execution time; valid_to is NULL for the current version. A customer deleted in the source gets its last version closed.',
+  description 'Customer dimension with type-2 history: one row per customer version, keyed by (customer_id, valid_from), valid_to NULL for the current version. The first versions are valid from 1970-01-01 so every rental finds one, and a customer deleted in the source has its last version closed (docs/models.md).',
+  /* All column descriptions here, not as comments after the columns: SQLMesh adds valid_from and
+     valid_to (no SELECT to comment), and a column_descriptions block replaces the comments. */
   column_descriptions (
+    customer_id = 'The customer (source customer_id); several versions share it.',
+    store_id = 'Home store.',
+    first_name = 'First name.',
+    last_name = 'Last name.',
+    email = 'E-mail address.',
+    address_id = 'Address in this version (gold.dim_address); a move opens a new version.',
+    is_active = 'Whether the customer is active.',
+    create_date = 'Date the customer was created in the source.',
     valid_from = 'Start of this version (inclusive). 1970-01-01 for versions from the first load.',
     valid_to = 'End of this version (exclusive); NULL while it is current.'
   ),
@@ -22,12 +32,12 @@ MODEL (
 );
 
 SELECT
-  customer_id, -- The customer (source customer_id); several versions share it.
-  store_id, -- Home store.
-  first_name, -- First name.
-  last_name, -- Last name.
-  email, -- E-mail address.
-  address_id, -- Address in this version (gold.dim_address); a move opens a new version.
-  activebool AS is_active, -- Whether the customer is active.
-  create_date -- Date the customer was created in the source.
+  customer_id,
+  store_id,
+  first_name,
+  last_name,
+  email,
+  address_id,
+  activebool AS is_active,
+  create_date
 FROM silver.dvd_customer

@@ -16,7 +16,7 @@ MODEL (
   -- The dimensions the referential-integrity audits check; dim_customer is read by the query.
   depends_on (gold.dim_date, gold.dim_film, gold.dim_address),
   -- Row checks look at the rows this run wrote; the reconciliations below look at the whole table.
-  description 'Rental fact: exactly one row per rental, with keys to every dimension and the payment and return measures. Payments are aggregated per rental before joining, so rentals with two payments are not duplicated and unpaid rentals have amount 0 and count 0. Durations are fractional days (return minus rental, in seconds / 86400); NULL while not returned. Late = returned more than the film''s allowed rental days after renting; NULL while not returned (not known yet).',
+  description 'Rental fact: exactly one row per rental, with keys to every dimension and the payment and return measures. Unpaid rentals have amount and count 0; the duration (fractional days) and is_late are NULL while not returned (docs/models.md).',
   audits (
     not_null(columns := (rental_id, rental_date_key, rental_at, film_id, inventory_id, store_id, customer_id, customer_valid_from, address_id, payment_amount, payment_count, is_returned, _row_hash, _changed_at), condition := _changed_at >= @start_ts),
     unique_values(columns := (rental_id), condition := _changed_at >= @start_ts),
@@ -53,10 +53,10 @@ WITH rentals_to_refresh AS (
   LEFT JOIN silver.dvd_film AS film
     ON film.film_id = inventory.film_id
   WHERE
-    NOT (
-      stored.film_id <=> inventory.film_id
-      AND stored.store_id <=> inventory.store_id
-      AND stored.is_late <=> CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END
+    @any_differs(
+      (stored.film_id, inventory.film_id),
+      (stored.store_id, inventory.store_id),
+      (stored.is_late, CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END)
     )
   UNION
   -- the customer got a new version, or one closed: the version valid at rental time can differ
@@ -122,19 +122,23 @@ WITH rentals_to_refresh AS (
   LEFT JOIN payments_per_rental
     ON payments_per_rental.rental_id = rental.rental_id
 ), candidate_rows AS (
+  /* Silver's columns keep silver's types (INT ids, TIMESTAMP_NTZ times). The CASTs left give a
+     type to what the query computes or takes from elsewhere: SQLMesh's valid_from (TIMESTAMP, which
+     is zoned on Databricks), a SUM (DECIMAL(38, 2) in DuckDB; a rental's payments stay far below
+     10^7), a COUNT (BIGINT) and a quotient (DECIMAL on Spark, DOUBLE in DuckDB). */
   SELECT
-    CAST(rental_id AS INT) AS rental_id,
+    rental_id,
     @date_key(CAST(rental_at AS DATE)) AS rental_date_key,
     @date_key(CAST(returned_at AS DATE)) AS return_date_key,
-    CAST(rental_at AS TIMESTAMP_NTZ) AS rental_at,
-    CAST(returned_at AS TIMESTAMP_NTZ) AS returned_at,
-    CAST(film_id AS INT) AS film_id,
-    CAST(inventory_id AS INT) AS inventory_id,
-    CAST(store_id AS INT) AS store_id,
-    CAST(customer_id AS INT) AS customer_id,
+    rental_at,
+    returned_at,
+    film_id,
+    inventory_id,
+    store_id,
+    customer_id,
     CAST(customer_valid_from AS TIMESTAMP_NTZ) AS customer_valid_from,
-    CAST(address_id AS INT) AS address_id,
-    CAST(staff_id AS INT) AS staff_id,
+    address_id,
+    staff_id,
     CAST(payment_amount AS DECIMAL(9, 2)) AS payment_amount,
     CAST(payment_count AS INT) AS payment_count,
     CAST(rental_duration_days AS DOUBLE) AS rental_duration_days,
@@ -180,13 +184,7 @@ WHERE
 
 -- Rentals deleted in the source leave the fact too (silver.dvd_deletions; after the merge, only
 -- when really evaluating). row_count_matches proves the fact has exactly silver's rentals.
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model
-  WHERE rental_id IN (
-    SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'rental' AND _changed_at >= @start_ts
-  )
-);
+@delete_tombstoned_keys(rental_id, silver.dvd_deletions, source_table = 'rental');
 
 -- Revenue reconciliation: the fact's revenue equals the payments whose rental exists.
 AUDIT (name revenue_matches_payments);

@@ -6,7 +6,7 @@ MODEL (
   grain (month_start, film_id),
   -- Checked by the referential-integrity audit (audits resolve only models the model depends on).
   depends_on (gold.dim_film),
-  description 'Monthly periodic snapshot, dense: one row per month of gold.dim_date''s range x film with inventory, zero-activity months included. Revenue is attributed to the month the payment was made (cash view: the sample pays 2005 rentals in 2007). Rebuilt monthly; a rental counts as outstanding at a month end when it started before the end of that month and was not returned by then.',
+  description 'Monthly periodic snapshot, dense: one row per month of the range of gold.dim_date and film with inventory, zero-activity months included. Revenue is by payment month and outstanding rentals are those started by the month end and not returned by then (docs/models.md).',
   audits (
     not_null(columns := (month_start, month_end, film_id, rentals_started, rentals_returned, rentals_outstanding, distinct_customers, revenue)),
     unique_combination_of_columns(columns := (month_start, film_id)),

@@ -8,7 +8,7 @@ MODEL (
   cron '@daily',
   owner 'analytics-engineering',
   grain rental_id,
-  description 'The one big table for dashboards: one row per rental (same rows as gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time. ingest/answers.py reads only this table.',
+  description 'The one big table for dashboards: one row per rental (the rows of gold.fact_rental) with every attribute the business questions need flattened in. Customer, city and country are those of the customer version valid at rental time.',
   audits (
     -- Row checks look at the rows this run wrote; the row count at the whole table.
     not_null(columns := (rental_id, rental_date, rental_iso_day_of_week, rental_day_name, film_title, customer_name, payment_amount, payment_count, is_returned), condition := _changed_at >= @start_ts),
@@ -31,15 +31,15 @@ WITH rentals_to_refresh AS (
   LEFT JOIN gold.dim_address AS address
     ON address.address_id = stored.address_id
   WHERE
-    NOT (
-      stored.film_title <=> film.title
-      AND stored.film_category <=> film.category
-      AND stored.film_rating <=> film.rating
-      AND stored.film_language <=> film.language
-      AND stored.film_rental_duration_days <=> film.rental_duration_days
-      AND stored.film_rental_rate <=> film.rental_rate
-      AND stored.city <=> address.city
-      AND stored.country <=> address.country
+    @any_differs(
+      (stored.film_title, film.title),
+      (stored.film_category, film.category),
+      (stored.film_rating, film.rating),
+      (stored.film_language, film.language),
+      (stored.film_rental_duration_days, film.rental_duration_days),
+      (stored.film_rental_rate, film.rental_rate),
+      (stored.city, address.city),
+      (stored.country, address.country)
     )
 )
 SELECT
@@ -91,10 +91,4 @@ WHERE
 
 -- Rentals deleted in the source leave the report too (silver.dvd_deletions; after the merge, only
 -- when really evaluating). row_count_matches proves it has the fact's rentals.
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model
-  WHERE rental_id IN (
-    SELECT rental_id FROM silver.dvd_deletions WHERE source_table = 'rental' AND _changed_at >= @start_ts
-  )
-);
+@delete_tombstoned_keys(rental_id, silver.dvd_deletions, source_table = 'rental');

@@ -11,7 +11,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain (source_table, source_key, _changed_at),
-  description 'One row per source row (rental or payment) found deleted, per interval: the key it had, the rental it belonged to, and the end of the interval whose run saw the deletion (_changed_at, as in the change-driven tables). Filled from the tombstones of staging.dvd_rental and staging.dvd_payment; gold.fact_rental and gold.report_rentals read it.',
+  description 'The change log of deletions: one row per rental or payment found deleted in the source, with its key, its rental and the interval that saw it (_changed_at). Filled from the staging tombstones, read by gold.fact_rental and gold.report_rentals.',
   audits (
     not_null(columns := (source_table, source_key, rental_id, _changed_at)),
     accepted_values(column := source_table, is_in := ('rental', 'payment'))

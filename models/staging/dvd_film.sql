@@ -4,7 +4,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain film_id,
-  description 'Checked staging table built from bronze (its audits gate silver.dvd_film): one row per film (public.film): the newest bronze copy of each film_id, with Airbyte''s strings turned back into numbers and arrays. The tsvector column fulltext is dropped (a search index, no analytical meaning).',
+  description 'Checked staging table of films (public.film): one row per film_id, the newest bronze copy with the strings of Airbyte turned back into numbers and arrays, without the tsvector search column fulltext. Its audits gate silver.dvd_film.',
   audits (
     not_null(columns := (film_id, title, language_id, rental_duration, rental_rate, replacement_cost)),
     unique_values(columns := (film_id)),

@@ -9,7 +9,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain payment_id,
-  description 'Checked staging table built from bronze (its audits gate silver.dvd_payment): one row per payment (public.payment) ever loaded: the newest bronze copy of each payment_id, amount back to numeric(5,2), or a tombstone once the payment left the source. A payment whose rental is missing is kept (it is money received) but flagged by the non-blocking audit on rental_id: gold.fact_rental cannot attribute it to a rental, so it is left out of rental and monthly revenue until its rental arrives (a source read without one snapshot, e.g. Airbyte reading payment after rental, can see it for a day).',
+  description 'Checked staging table of payments (public.payment): one row per payment_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the payment left the source. Its audits gate silver.dvd_payment; a payment whose rental is missing is kept and flagged (docs/reliability.md).',
   -- The rental the non-blocking referential audit checks.
   depends_on (staging.dvd_rental),
   audits (
@@ -36,37 +36,40 @@ WITH bronze_hashes AS (
   FROM bronze.raw_dvd_payment
 ), changed_keys AS (
   -- Payments new, changed, back, or gone from bronze since the rows this table holds.
-  @changed_keys(bronze_hashes, @this_model, payment_id, carry := rental_id)
+  @changed_keys(bronze_hashes, @this_model, payment_id)
 ), newest_changed_copies AS (
   -- The newest bronze copy of each new or changed payment, typed as in the source.
   SELECT
-    CAST(copy.payment_id AS INT) AS payment_id,
-    CAST(copy.customer_id AS INT) AS customer_id,
-    CAST(copy.staff_id AS INT) AS staff_id,
-    CAST(copy.rental_id AS INT) AS rental_id,
-    @airbyte_number(copy.amount, 5, 2) AS amount,
-    CAST(copy.payment_date AS TIMESTAMP_NTZ) AS payment_date,
+    CAST(payment_id AS INT) AS payment_id,
+    CAST(customer_id AS INT) AS customer_id,
+    CAST(staff_id AS INT) AS staff_id,
+    CAST(rental_id AS INT) AS rental_id,
+    @airbyte_number(amount, 5, 2) AS amount,
+    CAST(payment_date AS TIMESTAMP_NTZ) AS payment_date,
     @airbyte_loaded_at() AS _loaded_at,
-    @content_hash(@content_columns) AS _content_hash,
-    changed_keys.stored_rental_id
-  FROM bronze.raw_dvd_payment AS copy
-  JOIN changed_keys
-    ON changed_keys.payment_id = CAST(copy.payment_id AS INT) AND NOT changed_keys.is_gone
-  QUALIFY @is_latest_extract(copy.payment_id)
+    @content_hash(@content_columns) AS _content_hash
+  FROM bronze.raw_dvd_payment
+  -- A build from the start of the history takes every key (@changes_only drops the filter).
+  WHERE @changes_only(CAST(payment_id AS INT) IN (SELECT payment_id FROM changed_keys WHERE NOT is_gone))
+  QUALIFY @is_latest_extract(payment_id)
 )
 SELECT
-  payment_id, -- Primary key of the payment.
-  customer_id, -- Who paid (staging.dvd_customer).
-  staff_id, -- Staff member who took the payment.
-  rental_id, -- The rental paid for (staging.dvd_rental); a rental can have several payments or none.
-  amount, -- Amount paid (source numeric(5,2)).
-  payment_date, -- When it was paid (the sample pays 2005 rentals in 2007).
-  _loaded_at, -- When Airbyte extracted this version from the source (UTC instant).
-  _content_hash, -- @content_hash of the source columns: how the next run sees a change.
-  CAST(stored_rental_id AS INT) AS _previous_rental_id, -- rental_id of the version this one replaced (NULL if new): gold.fact_rental recomputes that rental too when a payment moves.
+  copy.payment_id, -- Primary key of the payment.
+  copy.customer_id, -- Who paid (staging.dvd_customer).
+  copy.staff_id, -- Staff member who took the payment.
+  copy.rental_id, -- The rental paid for (staging.dvd_rental); a rental can have several payments or none.
+  copy.amount, -- Amount paid (source numeric(5,2)).
+  copy.payment_date, -- When it was paid (the sample pays 2005 rentals in 2007).
+  copy._loaded_at, -- When Airbyte extracted this version from the source (UTC instant).
+  copy._content_hash, -- @content_hash of the source columns: how the next run sees a change.
+  CAST(stored.rental_id AS INT) AS _previous_rental_id, -- rental_id of the version this one replaced (NULL if new): gold.fact_rental recomputes that rental too when a payment moves.
   FALSE AS _is_deleted, -- TRUE for a tombstone: the payment left the source (the other columns keep its last version).
   @changed_at() AS _changed_at -- End of the interval whose run wrote this version (downstream takes _changed_at >= its @start_ts).
-FROM newest_changed_copies
+FROM newest_changed_copies AS copy
+-- The stored version this copy replaces, for _previous_rental_id (nothing stored on a first build;
+-- the CAST there because SQLMesh cannot infer the type of a column the model reads from itself).
+LEFT JOIN @this_model AS stored
+  ON stored.payment_id = copy.payment_id
 UNION ALL
 SELECT
   stored.payment_id,

@@ -9,7 +9,7 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'Checked staging table built from bronze (its audits gate silver.dvd_rental): one row per rental (public.rental) ever loaded: the newest bronze copy of each rental_id, typed as in the source, or a tombstone once the rental left the source. A rental written by this run whose copy or customer is missing, returned before it was rented, or dated more than a week after it was extracted fails a blocking audit here, so gold keeps the previous results.',
+  description 'Checked staging table of rentals (public.rental): one row per rental_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the rental left the source. Its audits gate silver.dvd_rental (docs/reliability.md).',
   -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
   depends_on (staging.dvd_inventory, staging.dvd_customer),
   audits (

@@ -20,7 +20,9 @@ from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
 from ingest.run import run_ingest
 from ingest.settings import temporary_env
 
-BASE_FILES = ("models", "macros", "audits", "config.yaml", "external_models.yaml")
+# What SQLMesh reads of a project: the linter (config.yaml names its rules) and the unit tests
+# (its nomissingunittest rule looks for them) included, since every plan lints first.
+BASE_FILES = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
 
 
 def write_plan_diff_against_ref(
@@ -43,7 +45,7 @@ def write_plan_diff_against_ref(
             progress(f"plan-diff: building prod from {ref} on a scratch warehouse ({scratch})")
             progress(run_ingest(via or "direct", progress=False).summary)
             with open_context(paths=[str(base)]) as ctx:
-                plan_prod(ctx=ctx)
+                plan_prod(ctx=ctx, skip_tests=True)  # the ref was unit-tested when it was merged
             return write_plan_diff(path)
     finally:
         if owned:
