@@ -231,16 +231,15 @@ def _load_table(
         expected = con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')").fetchone()[0]
         select_list = ",\n  ".join(
             [
-                "CAST(uuid() AS VARCHAR) AS _airbyte_raw_id",
+                "uuid() AS _airbyte_raw_id",
                 f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
                 f"CAST('{meta}' AS VARCHAR) AS _airbyte_meta",
                 f"CAST({generation} AS BIGINT) AS _airbyte_generation_id",
                 *(column.duckdb_select("src") for column in columns),
             ]
         )
-        # The table is declared first, then filled, so _airbyte_raw_id can skip compression:
-        # random UUID text does not compress (FSST gains ~40 % of its bytes) but trying
-        # costs about a third of the loader's CPU (benchmarks/RESULTS.md, "loader profile").
+        # Declared first with the layout's types, then filled: the table's types are the layout's
+        # whatever the SELECT's expressions would infer.
         con.execute(f"CREATE OR REPLACE TABLE {table.bronze_fqn} (\n  {_column_definitions(columns)}\n)")
         sql = f"INSERT INTO {table.bronze_fqn}\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
         with _Progress(con, table.name, expected, show_progress):
@@ -265,8 +264,7 @@ def _column_definitions(columns: list[SourceColumn]) -> str:
     """The bronze table's columns: Airbyte's metadata first, then the source's, typed per layout.py."""
     definitions = []
     for name, _, duckdb_type in META_COLUMNS:
-        compression = " USING COMPRESSION uncompressed" if name == "_airbyte_raw_id" else ""
-        definitions.append(f'"{name}" {duckdb_type}{compression}')
+        definitions.append(f'"{name}" {duckdb_type}')
     definitions.extend(f'"{column.name}" {column.bronze_type.duckdb}' for column in columns)
     return ",\n  ".join(definitions)
 
