@@ -90,11 +90,11 @@ def load_bronze(
     started = time.monotonic()
     con = open_warehouse(warehouse)
     try:
+        generation = _current_generation(con, tables) + 1  # before the attach: the catalog then lists only ours
         try:
             attach_source(con, source_dsn)
         except duckdb.Error as error:
             raise SourceError(f"Cannot attach the source {where}: {_first_line(error)}") from None
-        generation = _current_generation(con, tables) + 1
         sync_id = int(time.time() * 1000)
         extracted_at = datetime.now(timezone.utc)
         meta = json.dumps({"sync_id": sync_id, "changes": []})
@@ -197,10 +197,12 @@ def _explain_connect_error(error: Exception, where: str) -> str:
 
 
 def _current_generation(con: duckdb.DuckDBPyConnection, tables: tuple[SourceTable, ...]) -> int:
+    # The schema name is our own constant, written into the SQL: the first parameterised
+    # execute() of a process makes duckdb's Python module import pandas and numpy (0.7-1.7 s).
     existing = {
         row[0]
         for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [BRONZE_SCHEMA]
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{BRONZE_SCHEMA}'"
         ).fetchall()
     }
     generations = [
@@ -230,13 +232,7 @@ def _load_table(
         count_sql = f'SELECT count(*) FROM {SOURCE_SCHEMA}."{table.name}"'  # our own names: no quotes to escape
         expected = con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')").fetchone()[0]
         select_list = ",\n  ".join(
-            [
-                "uuid() AS _airbyte_raw_id",
-                f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
-                f"CAST('{meta}' AS VARCHAR) AS _airbyte_meta",
-                f"CAST({generation} AS BIGINT) AS _airbyte_generation_id",
-                *(column.duckdb_select("src") for column in columns),
-            ]
+            [*metadata_select(generation, extracted_at, meta).values(), *(c.duckdb_select("src") for c in columns)]
         )
         # Declared first with the layout's types, then filled: the table's types are the layout's
         # whatever the SELECT's expressions would infer.
@@ -258,6 +254,18 @@ def _load_table(
             f"bronze is unchanged (previous generation kept)."
         )
     return TableLoad(table.name, loaded, time.monotonic() - started)
+
+
+def metadata_select(generation: int, extracted_at: datetime, meta: str) -> dict[str, str]:
+    """The SELECT expression of each of Airbyte's metadata columns, in the layout's order.
+
+    A function of its own so benchmarks/profile_loader.py can time each part of the copy."""
+    return {
+        "_airbyte_raw_id": "uuid() AS _airbyte_raw_id",
+        "_airbyte_extracted_at": f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
+        "_airbyte_meta": f"CAST('{meta}' AS VARCHAR) AS _airbyte_meta",
+        "_airbyte_generation_id": f"CAST({generation} AS BIGINT) AS _airbyte_generation_id",
+    }
 
 
 def _column_definitions(columns: list[SourceColumn]) -> str:
