@@ -104,6 +104,23 @@ def test_values_nulls_and_arrays_round_trip(pristine_dsn: str, warehouse: Path) 
     assert raw_ids == 16044
 
 
+def test_spark_export_carries_the_raw_id_as_text(pristine_dsn: str, warehouse: Path, tmp_path: Path) -> None:
+    """Locally the raw id is DuckDB's UUID; the Parquet handed to Spark holds the text Databricks has."""
+    from ingest.spark.bronze import export_parquet
+    from ingest.tables import TABLES_BY_NAME
+
+    load_bronze(pristine_dsn, warehouse, progress=False)
+    rental = TABLES_BY_NAME["rental"]
+    parquet = export_parquet(warehouse, tmp_path, tables=(rental,))[rental.bronze_fqn]
+    [(kind, distinct, well_formed)] = query_warehouse(
+        warehouse,
+        f"SELECT any_value(typeof(_airbyte_raw_id)), count(DISTINCT _airbyte_raw_id), "
+        f"bool_and(regexp_full_match(_airbyte_raw_id, '[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}')) "
+        f"FROM read_parquet('{parquet}')",
+    )
+    assert (kind, distinct, well_formed) == ("VARCHAR", 16044, True)
+
+
 def test_second_load_bumps_generation_and_keeps_counts(pristine_dsn: str, warehouse: Path) -> None:
     first = load_bronze(pristine_dsn, warehouse, progress=False)
     before = bronze_state(warehouse)
