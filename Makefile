@@ -88,4 +88,5 @@ bench: install
 	$(BIN)/dvdrental source start
 	@mkdir -p benchmarks/results
 	set -o pipefail; $(BIN)/python benchmarks/bench_ingest.py | tee benchmarks/results/ingest-latest.md
+	set -o pipefail; $(BIN)/python benchmarks/profile_loader.py --factor 600 | tee benchmarks/results/profile-latest.md
 	set -o pipefail; $(BIN)/python benchmarks/bench_build.py | tee benchmarks/results/build-latest.md

@@ -1,7 +1,9 @@
 """One measured load, run in its own process by the benchmarks: ``load_one.py WAY DSN WAREHOUSE TABLES``.
 
-WAY is ``direct`` (the project's loader, ``load_bronze``), ``adbc`` (ADBC PostgreSQL
-driver -> Arrow stream -> DuckDB) or ``dlt`` (dlt sql_table, pyarrow backend -> DuckDB).
+WAY is ``direct`` (the project's loader, ``load_bronze``), ``plain`` (the loader's own reader
+without the layout: the same extension file and warehouse settings, ``CREATE TABLE AS SELECT *``;
+the reader's ceiling), ``adbc`` (ADBC PostgreSQL driver -> Arrow stream -> DuckDB) or ``dlt``
+(dlt sql_table, pyarrow backend -> DuckDB).
 Prints one JSON line: rows and seconds per table.
 """
 
@@ -26,6 +28,25 @@ def direct(dsn: str, warehouse: Path, names: list[str]) -> dict:
     tables = tuple(TABLES_BY_NAME[n] for n in names) if names else SOURCE_TABLES
     result = load_bronze(dsn, warehouse, tables=tables, progress=False)
     return {"rows": result.rows, "seconds": result.seconds, "tables": {t.table: [t.rows, t.seconds] for t in result.tables}}
+
+
+def plain(dsn: str, warehouse: Path, names: list[str]) -> dict:
+    """What the postgres extension does with no layout, no metadata and no count check, timed like
+    ``load_bronze`` (open, attach, copy, commit)."""
+    from ingest.bronze.duckdb_postgres import SOURCE_ALIAS, attach_source, open_warehouse
+
+    out = {}
+    started = time.monotonic()
+    con = open_warehouse(warehouse)
+    attach_source(con, dsn)
+    con.execute("BEGIN TRANSACTION")
+    for name in names:
+        t = time.monotonic()
+        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {SOURCE_ALIAS}.public."{name}"')
+        out[name] = [con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0], time.monotonic() - t]
+    con.execute("COMMIT")
+    con.close()
+    return {"rows": sum(v[0] for v in out.values()), "seconds": time.monotonic() - started, "tables": out}
 
 
 def adbc(dsn: str, warehouse: Path, names: list[str]) -> dict:
@@ -76,7 +97,7 @@ def dlt_load(dsn: str, warehouse: Path, names: list[str]) -> dict:
 
 def main() -> None:
     way, dsn, warehouse, names = sys.argv[1], sys.argv[2], Path(sys.argv[3]), [n for n in sys.argv[4].split(",") if n]
-    result = {"direct": direct, "adbc": adbc, "dlt": dlt_load}[way](dsn, warehouse, names)
+    result = {"direct": direct, "plain": plain, "adbc": adbc, "dlt": dlt_load}[way](dsn, warehouse, names)
     print(json.dumps(result))
 
 

@@ -135,11 +135,12 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
         built_path,
         tmp_path / "dvdrental.duckdb",
         # rental 12 read again a minute later, returned a day later in that copy
-        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('dup-later' AS _airbyte_raw_id, "
+        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('00000000-0000-4000-8000-000000000001' AS _airbyte_raw_id, "
         "_airbyte_extracted_at + INTERVAL 1 MINUTE AS _airbyte_extracted_at, return_date + INTERVAL 1 DAY AS return_date) "
         "FROM bronze.raw_dvd_rental WHERE rental_id = 12",
-        # rental 13 twice in the same instant with different content: 'zz...' sorts after every UUID
-        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('zz-tie' AS _airbyte_raw_id, 2 AS staff_id) "
+        # rental 13 twice in the same instant with different content: the all-f UUID sorts after every other
+        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('ffffffff-ffff-ffff-ffff-ffffffffffff' AS _airbyte_raw_id, "
+        "2 AS staff_id) "
         "FROM bronze.raw_dvd_rental WHERE rental_id = 13 AND staff_id = 1",
     )
     assert query(warehouse, "SELECT count(*) FROM bronze.raw_dvd_rental WHERE rental_id IN (12, 13)") == [(4,)]

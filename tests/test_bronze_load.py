@@ -68,7 +68,9 @@ def test_layout_matches_airbyte_and_external_models(pristine_dsn: str, warehouse
             for name, dtype in declared[table.bronze_name].items()
         ]
         normalise = {"TEXT": "VARCHAR", "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE", "DECIMAL(38, 10)": "DECIMAL(38,10)"}
-        assert [(n, normalise.get(t, t)) for n, t in expected] == actual, table.name
+        # The one deliberate difference: the random raw id is text on Databricks, DuckDB's UUID locally.
+        local = {"_airbyte_raw_id": "UUID"}
+        assert [(n, local.get(n, normalise.get(t, t))) for n, t in expected] == actual, table.name
         assert [c for c, _ in actual[:4]] == [
             "_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_generation_id",
         ]
@@ -96,6 +98,23 @@ def test_values_nulls_and_arrays_round_trip(pristine_dsn: str, warehouse: Path) 
     )[0]
     assert set(json.loads(meta)) == {"sync_id", "changes"} and json.loads(meta)["changes"] == []
     assert raw_ids == 16044
+
+
+def test_spark_export_carries_the_raw_id_as_text(pristine_dsn: str, warehouse: Path, tmp_path: Path) -> None:
+    """Locally the raw id is DuckDB's UUID; the Parquet handed to Spark holds the text Databricks has."""
+    from ingest.spark.bronze import export_parquet
+    from ingest.tables import TABLES_BY_NAME
+
+    load_bronze(pristine_dsn, warehouse, progress=False)
+    rental = TABLES_BY_NAME["rental"]
+    parquet = export_parquet(warehouse, tmp_path, tables=(rental,))[rental.bronze_fqn]
+    [(kind, distinct, well_formed)] = query_warehouse(
+        warehouse,
+        f"SELECT any_value(typeof(_airbyte_raw_id)), count(DISTINCT _airbyte_raw_id), "
+        f"bool_and(regexp_full_match(_airbyte_raw_id, '[0-9a-f]{{8}}(-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}')) "
+        f"FROM read_parquet('{parquet}')",
+    )
+    assert (kind, distinct, well_formed) == ("VARCHAR", 16044, True)
 
 
 def test_second_load_bumps_generation_and_keeps_counts(pristine_dsn: str, warehouse: Path) -> None:

@@ -101,11 +101,11 @@ def load_bronze(
     started = time.monotonic()
     con = open_warehouse(warehouse)
     try:
+        generation = _current_generation(con, tables) + 1  # before the attach: the catalog then lists only ours
         try:
             attach_source(con, source_dsn)
         except duckdb.Error as error:
             raise SourceError(f"Cannot attach the source {where}: {first_line(error)}") from None
-        generation = _current_generation(con, tables) + 1
         sync_id = int(time.time() * 1000)
         extracted_at = datetime.now(timezone.utc)
         meta = json.dumps({"sync_id": sync_id, "changes": []})
@@ -208,10 +208,12 @@ def _explain_connect_error(error: Exception, where: str) -> str:
 
 
 def _current_generation(con: duckdb.DuckDBPyConnection, tables: tuple[SourceTable, ...]) -> int:
+    # The schema name is our own constant, written into the SQL: the first parameterised
+    # execute() of a process makes duckdb's Python module import pandas and numpy (0.7-1.7 s).
     existing = {
         row[0]
         for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [BRONZE_SCHEMA]
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{BRONZE_SCHEMA}'"
         ).fetchall()
     }
     generations = [
@@ -241,17 +243,10 @@ def _load_table(
         count_sql = f'SELECT count(*) FROM {SOURCE_SCHEMA}."{table.name}"'  # our own names: no quotes to escape
         expected = con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')").fetchone()[0]
         select_list = ",\n  ".join(
-            [
-                "CAST(uuid() AS VARCHAR) AS _airbyte_raw_id",
-                f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
-                f"CAST('{meta}' AS VARCHAR) AS _airbyte_meta",
-                f"CAST({generation} AS BIGINT) AS _airbyte_generation_id",
-                *(column.duckdb_select("src") for column in columns),
-            ]
+            [*metadata_select(generation, extracted_at, meta).values(), *(c.duckdb_select("src") for c in columns)]
         )
-        # The table is declared first, then filled, so _airbyte_raw_id can skip compression:
-        # random UUID text does not compress (FSST gains ~40 % of its bytes) but trying
-        # costs about a third of the loader's CPU (benchmarks/RESULTS.md, "loader profile").
+        # Declared first with the layout's types, then filled: the table's types are the layout's
+        # whatever the SELECT's expressions would infer.
         con.execute(f"CREATE OR REPLACE TABLE {table.bronze_fqn} (\n  {_column_definitions(columns)}\n)")
         sql = f"INSERT INTO {table.bronze_fqn}\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
         with _Progress(con, table.name, expected, show_progress):
@@ -272,12 +267,23 @@ def _load_table(
     return TableLoad(table.name, loaded, time.monotonic() - started)
 
 
+def metadata_select(generation: int, extracted_at: datetime, meta: str) -> dict[str, str]:
+    """The SELECT expression of each of Airbyte's metadata columns, in the layout's order.
+
+    A function of its own so benchmarks/profile_loader.py can time each part of the copy."""
+    return {
+        "_airbyte_raw_id": "uuid() AS _airbyte_raw_id",
+        "_airbyte_extracted_at": f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
+        "_airbyte_meta": f"CAST('{meta}' AS VARCHAR) AS _airbyte_meta",
+        "_airbyte_generation_id": f"CAST({generation} AS BIGINT) AS _airbyte_generation_id",
+    }
+
+
 def _column_definitions(columns: list[SourceColumn]) -> str:
     """The bronze table's columns: Airbyte's metadata first, then the source's, typed per layout.py."""
     definitions = []
     for name, _, duckdb_type in META_COLUMNS:
-        compression = " USING COMPRESSION uncompressed" if name == "_airbyte_raw_id" else ""
-        definitions.append(f'"{name}" {duckdb_type}{compression}')
+        definitions.append(f'"{name}" {duckdb_type}')
     definitions.extend(f'"{column.name}" {column.bronze_type.duckdb}' for column in columns)
     return ",\n  ".join(definitions)
 

@@ -32,7 +32,12 @@ from pathlib import Path
 # Airbyte's metadata columns, in the order the destination creates them.
 META_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, Databricks type, DuckDB type
-    ("_airbyte_raw_id", "STRING", "VARCHAR"),
+    # _airbyte_raw_id is a random UUID; Databricks keeps its text (STRING), the local warehouse
+    # DuckDB's native UUID: 16 bytes a row instead of 36 incompressible ones, and no text to
+    # format, hash and check, about 1.3 of the loader's CPU-seconds at x600 (benchmarks/RESULTS.md).
+    # The models only order by it (the tie-break of @is_latest_extract), and DuckDB orders UUIDs
+    # as their text sorts, so they pick the same row; ingest.spark.bronze exports it as text.
+    ("_airbyte_raw_id", "STRING", "UUID"),
     ("_airbyte_extracted_at", "TIMESTAMP", "TIMESTAMPTZ"),
     ("_airbyte_meta", "STRING", "VARCHAR"),
     ("_airbyte_generation_id", "BIGINT", "BIGINT"),

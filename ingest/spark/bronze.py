@@ -54,7 +54,10 @@ def export_parquet(warehouse: Path, out_dir: Path, tables: t.Sequence[SourceTabl
     try:
         for table in tables:
             target = out_dir / f"{table.bronze_name}.parquet"
-            con.execute(f"COPY (SELECT * FROM {table.bronze_fqn}) TO '{target}' (FORMAT parquet)")
+            # The raw id is DuckDB's UUID locally (ingest.bronze.layout); Parquet would carry it as
+            # 16 bytes, so it leaves as the text Databricks holds.
+            select = f"SELECT * REPLACE (CAST(_airbyte_raw_id AS VARCHAR) AS _airbyte_raw_id) FROM {table.bronze_fqn}"
+            con.execute(f"COPY ({select}) TO '{target}' (FORMAT parquet)")
             files[table.bronze_fqn] = target
     finally:
         con.close()
