@@ -10,8 +10,10 @@ columns in their order, typed the way Airbyte maps them (destination-databricks,
 ``sql/DatabricksSqlGenerator.kt``, ``createTable``: meta columns, then user columns).
 
 The types follow the current source-postgres, the Kotlin connector on Airbyte's bulk
-CDK (``operations/PostgresSourceFieldTypeMapper.kt``; types come from JDBC result-set
-metadata, ``JdbcMetadataQuerier.columnMetadata``):
+CDK (airbytehq/airbyte ``.../source-postgres/.../operations/PostgresSourceFieldTypeMapper.kt``
+as of commit 1610c23b; types come from JDBC result-set metadata,
+``JdbcMetadataQuerier.columnMetadata``). Its first release number could not be confirmed
+(docs/airbyte.md, section 7):
 
 | PostgreSQL type                         | Airbyte type               | Databricks     | DuckDB        |
 |-----------------------------------------|----------------------------|----------------|---------------|
