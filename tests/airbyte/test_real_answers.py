@@ -107,8 +107,7 @@ def test_try_again_later_with_no_visible_job_is_bounded_by_time(fake) -> None:
     assert "try-again-later" in line and "AIRBYTE_START_TIMEOUT_SECONDS" in line
     posts = fake.seen("POST", "/jobs")
     assert 2 <= len(posts) <= 8, len(posts)  # backed off, not a storm (and not the old 5-retry count)
-    assert posts[-1].at - posts[0].at >= 0.5
-    assert elapsed < 30
+    assert 1 <= elapsed < 30  # it kept trying for the whole bound, and no longer
     _assert_no_secrets(fake, done)
 
 
