@@ -5,11 +5,13 @@
 
 -- Staging (and so silver) keeps exactly one row per source primary key: rows = distinct keys in
 -- its bronze table. Args: source (the bronze table), keys (the primary key column or tuple),
--- condition (default TRUE): the model's rows that count, e.g. NOT _is_deleted to leave out tombstones.
-AUDIT (name one_row_per_bronze_key, defaults (condition = TRUE));
+-- condition (default TRUE): the model's rows that count, e.g. NOT _is_deleted to leave out tombstones;
+-- bronze_condition (default TRUE): the bronze rows that count, e.g. leaving out rows the model
+-- leaves for the next run.
+AUDIT (name one_row_per_bronze_key, defaults (condition = TRUE, bronze_condition = TRUE));
 WITH bronze_keys AS (
   SELECT COUNT(*) AS key_count
-  FROM (SELECT @keys FROM @source GROUP BY @keys) AS distinct_keys
+  FROM (SELECT @keys FROM @source WHERE @bronze_condition GROUP BY @keys) AS distinct_keys
 ), model_rows AS (
   SELECT COUNT(*) AS row_count
   FROM @this_model

@@ -84,7 +84,7 @@ def test_values_nulls_and_arrays_round_trip(pristine_dsn: str, warehouse: Path) 
         source_features = dict(conn.execute("SELECT film_id, special_features FROM film").fetchall())
         source_amounts = dict(conn.execute("SELECT payment_id, amount FROM payment").fetchall())
         source_film = conn.execute(
-            "SELECT rating::text, release_year::text, rental_rate FROM film WHERE film_id = 1"
+            "SELECT rating::text, release_year, rental_rate FROM film WHERE film_id = 1"  # domain year: an integer
         ).fetchone()
     bronze_features = dict(query_warehouse(warehouse, "SELECT film_id, special_features FROM bronze.raw_dvd_film"))
     assert {k: (json.loads(v) if v is not None else None) for k, v in bronze_features.items()} == source_features

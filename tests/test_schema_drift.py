@@ -77,8 +77,14 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
          "public.address.phone, public.payment.amount are missing in the source (renamed or dropped?)"),
         ("ALTER TABLE rental ALTER COLUMN return_date TYPE text",
          "The source type of public.rental.return_date would load as STRING (declared TIMESTAMP_NTZ)"),
+        # A domain is its base type (source-postgres reads result-set metadata): year over text is a string.
+        ("CREATE DOMAIN year_text AS text; "
+         "ALTER TABLE film ALTER COLUMN release_year TYPE year_text USING release_year::text",
+         "The source type of public.film.release_year would load as STRING (declared BIGINT)"),
+        ("ALTER TABLE customer ALTER COLUMN active TYPE numeric(3,1)",
+         "The source type of public.customer.active would load as DECIMAL(38,10) (declared BIGINT)"),
     ],
-    ids=["renamed", "two dropped", "retyped"],
+    ids=["renamed", "two dropped", "retyped", "domain over text", "numeric with a scale"],
 )
 def test_missing_declared_column_refused_before_bronze(
     change: str, expected: str, source_db: str, warehouse: Path
@@ -97,11 +103,17 @@ def test_missing_declared_column_refused_before_bronze(
 
 
 def test_a_type_change_airbyte_maps_to_the_same_bronze_type_loads(source_db: str, warehouse: Path) -> None:
-    """integer -> bigint is BIGINT in bronze either way (Airbyte's integer): not drift."""
+    """integer -> bigint is BIGINT in bronze either way (Airbyte's integer): not drift. So is a
+    numeric(p,0) (the current source-postgres maps numeric with scale 0 to an integer) and the
+    domain year over integer."""
     with psycopg.connect(source_db, autocommit=True) as conn:
         conn.execute("ALTER TABLE rental ALTER COLUMN staff_id TYPE bigint")
+        conn.execute("ALTER TABLE rental ADD COLUMN points numeric(5,0)")
     load = load_bronze(source_db, warehouse, progress=False)
     assert {t.table: t.rows for t in load.tables}["rental"] == 16044
+    typed = "SELECT data_type FROM information_schema.columns WHERE table_name = '{}' AND column_name = '{}'"
+    assert query(warehouse, typed.format("raw_dvd_rental", "points")) == [("BIGINT",)]
+    assert query(warehouse, typed.format("raw_dvd_film", "release_year")) == [("BIGINT",)]  # domain year
 
 
 def test_daily_stops_at_the_drift_and_prod_is_untouched(

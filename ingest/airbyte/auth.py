@@ -7,9 +7,13 @@ form-encoded instead of the documented JSON, and has neither a sensible
 timeout nor retries. Instead we fetch the token ourselves and hand the SDK a
 plain bearer token.
 
-Application tokens live 3 to 15 minutes while a sync can run for hours, so
-the token is renewed whenever it is close to expiry — including between two
-polls of a long wait — and once more if the API still answers 401.
+Application tokens live 15 minutes by default on current servers
+(airbyte-platform, ``airbyte-server/src/main/resources/application.yml``:
+``application-token-expiration-in-minutes: ${AB_AIRBYTE_AUTH_TOKEN_EXPIRATION_APPLICATION:15}``;
+older docs say 3), while a sync can run for hours. The lifetime is whatever the
+answer's ``expires_in`` says, and the token is renewed shortly before it runs
+out, including between two polls of a long wait, and once more if the API
+still answers 401.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from ingest.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
-# Documented lifetime is 3 minutes (older docs) to 15 minutes (newer); when the
-# server does not say, assume the shortest.
+# Only used when the token answer has no ``expires_in`` (the server always sends one):
+# the shortest lifetime any Airbyte version documented, so a guess never outlives the token.
 DEFAULT_TOKEN_LIFETIME_SECONDS = 180.0
 # Renew this early (at most), so a token never expires in flight.
 MAX_REFRESH_MARGIN_SECONDS = 60.0

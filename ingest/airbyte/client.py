@@ -12,7 +12,9 @@ Here every call goes through :meth:`AirbyteClient._call`, which
   renewal, for application tokens) and on any other 4xx, which a retry cannot
   fix;
 * never retries ``POST /jobs`` blindly: a failed create may still have
-  started a job, so :meth:`start_or_attach` first looks for a running one.
+  started a job, so :meth:`start_or_attach` first looks for a running one;
+* tells the two 409s of ``POST /jobs`` apart by their problem title
+  (:mod:`.problems`): only ``try-again-later`` means "a sync is running".
 
 The design follows dagster-airbyte's ``AirbyteClient`` (named request
 timeout, retries, poll interval and timeout, cancel on termination; check for
@@ -31,18 +33,12 @@ import httpx
 from airbyte_api import api, errors, models
 
 from ingest.airbyte.auth import TokenProvider
-from ingest.airbyte.errors import (
-    AirbyteAuthError,
-    AirbyteConnectionNotFound,
-    AirbyteError,
-)
+from ingest.airbyte.contract import status_problem
+from ingest.airbyte.errors import AirbyteAuthError, AirbyteConnectionNotFound, AirbyteContractError, AirbyteError
 from ingest.airbyte.jobs import ACTIVE_STATUSES, JobSnapshot
-from ingest.airbyte.retry import (
-    RetryPolicy,
-    describe_transport_error,
-    is_retryable_status,
-    retry_after_seconds,
-)
+from ingest.airbyte.problems import Problem
+from ingest.redaction import Redactor
+from ingest.airbyte.retry import RetryPolicy, describe_transport_error, is_retryable_status, retry_after_seconds
 from ingest.airbyte.settings import AirbyteSettings
 from ingest.redaction import Redactor
 
@@ -60,10 +56,13 @@ class AirbyteRequestFailed(AirbyteError):
     """A call failed with an HTTP status or a network fault (internal detail:
     callers that care, like job creation, look at ``status_code``/``transient``)."""
 
-    def __init__(self, message: str, *, status_code: int | None, transient: bool) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None, transient: bool, problem: Problem | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.transient = transient
+        self.problem = problem or Problem()
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,7 @@ class AirbyteClient:
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self._clock = clock
         self.redact = Redactor(settings.secrets())
         self.retry = RetryPolicy(
             max_retries=settings.max_retries,
@@ -97,8 +97,8 @@ class AirbyteClient:
         self.tokens = TokenProvider(settings, self._http, self.redact, self.retry, clock=clock)
         self._sdk = airbyte_api.AirbyteAPI(
             server_url=settings.api_url,
-            # A callable, so every request carries the current token.
-            security=lambda: models.Security(bearer_auth=self.tokens.token()),
+            # A callable, so every request carries the current token; none at all with auth off.
+            security=None if settings.auth_disabled else lambda: models.Security(bearer_auth=self.tokens.token()),
             client=self._http,
             timeout_ms=max(1, int(settings.request_timeout_seconds * 1000)),
         )
@@ -198,9 +198,10 @@ class AirbyteClient:
         request = models.JobCreateRequest(
             connection_id=self.settings.connection_id, job_type=models.JobTypeEnum.SYNC
         )
+        timeout_ms = int(self.settings.start_request_timeout_seconds * 1000)
         response = self._call(
             "POST /jobs (start sync)",
-            lambda: self._sdk.jobs.create_job(request=request, retries=None),
+            lambda: self._sdk.jobs.create_job(request=request, retries=None, timeout_ms=timeout_ms),
             retry=False,
             lenient=True,
         )
@@ -222,35 +223,92 @@ class AirbyteClient:
         """Attach to a running sync, else start one. Returns (job, attached).
 
         Two syncs on one connection would fight over the same bronze tables,
-        so a running job always wins; Airbyte's 409 on create says the same.
-        A create that failed without a clear answer (timeout, reset, 5xx) may
-        have started a job anyway, so we look for one before trying again.
+        so a running job always wins. A create that failed without a clear
+        answer (timeout, reset, 5xx) may have started a job anyway, so we look
+        for one before trying again (at most ``AIRBYTE_MAX_RETRIES`` times).
+        A 409 is read by its problem title (:mod:`.problems`):
+
+        * ``try-again-later``: a sync is running, so attach to it. If none is
+          visible, keep looking and asking, within ``AIRBYTE_START_TIMEOUT_SECONDS``
+          (a workflow stuck "running" with no job has been reported:
+          airbytehq/airbyte#25920), then fail naming the connection.
+        * anything else (``state-conflict``): no sync is running, so asking again
+          is pointless. Either the connection is not active, or the server's own
+          60 s wait for the new job's id ran out and the job may still appear:
+          look for it within the same time bound, posting nothing more.
         """
         active = self.find_active_sync()
         if active is not None:
             logger.info("Sync job %s is already %s on connection %s; attaching to it",
                         active.job_id, active.status, self.settings.connection_id)
             return active, True
-        attempt = 0
+        deadline = self._clock() + self.settings.start_timeout_seconds
+        faults = conflicts = 0
         while True:
             try:
                 job = self.create_sync_job()
                 logger.info("Started Airbyte sync job %s (status %s)", job.job_id, job.status)
                 return job, False
             except AirbyteRequestFailed as error:
-                if error.status_code == 409:
-                    reason = "HTTP 409: a sync is already running"
-                elif error.transient:
-                    reason = str(error)
-                else:
+                if error.status_code == 409 and not error.problem.is_try_again_later:
+                    return self._job_after_refusal(error, deadline), False
+                if not error.transient and error.status_code != 409:
                     raise
+                failure = error
             active = self.find_active_sync()
             if active is not None:
-                logger.info("%s; attaching to sync job %s (%s)", reason, active.job_id, active.status)
+                logger.info("%s; attaching to sync job %s (%s)", failure, active.job_id, active.status)
                 return active, True
-            # Nothing running: the 409's job already ended, or the failed
-            # create never reached Airbyte. Starting one is now safe.
-            self.retry.pause(attempt, "Starting the Airbyte sync", reason)
+            # Nothing running: the 409's job already ended (or is not visible yet), or the
+            # failed create never reached Airbyte. Asking again is now safe.
+            if failure.status_code == 409:
+                self._pause_before(deadline, conflicts, failure)
+                conflicts += 1
+            else:
+                self.retry.pause(faults, "Starting the Airbyte sync", str(failure))
+                faults += 1
+
+    def _pause_before(self, deadline: float, attempt: int, conflict: AirbyteRequestFailed) -> None:
+        """Back off before asking again after a try-again-later, or give up once the deadline passed."""
+        connection_id = self.settings.connection_id
+        remaining = deadline - self._clock()
+        if remaining <= 0:
+            raise AirbyteError(
+                f"Airbyte kept answering POST /jobs with 409 try-again-later "
+                f"({conflict.problem.text or 'a sync is already running'}) for "
+                f"{self.settings.start_timeout_seconds:g}s (AIRBYTE_START_TIMEOUT_SECONDS), but no sync job is "
+                f"visible on connection {connection_id}: look for a stuck sync in its job history in the Airbyte "
+                "UI, cancel it, and run again."
+            )
+        wait = min(self.retry.delay(attempt), remaining)
+        logger.warning("POST /jobs: %s, but no sync job is visible on connection %s; asking again in %.2fs",
+                       conflict.problem.text or "HTTP 409", connection_id, wait)
+        self.retry.sleep(wait)
+
+    def _job_after_refusal(self, refusal: AirbyteRequestFailed, deadline: float) -> JobSnapshot:
+        """After a 409 that is not try-again-later: the reason, or the job the server was still creating."""
+        connection_id = self.settings.connection_id
+        problem = status_problem(self.get_connection())
+        if problem is not None:  # disabled between our contract check and the POST
+            raise AirbyteContractError(f"Airbyte connection {connection_id} refused to sync: {problem}.")
+        title = refusal.problem.title or "conflict"
+        logger.warning("POST /jobs answered 409 %s (%s) on active connection %s; looking for the sync job it "
+                       "may still be creating", title, refusal.problem.text or "no reason given", connection_id)
+        attempt = 0
+        while True:
+            active = self.find_active_sync()
+            if active is not None:
+                logger.info("Sync job %s appeared (%s); following it", active.job_id, active.status)
+                return active
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise AirbyteError(
+                    f"Airbyte refused to start a sync on connection {connection_id}: POST /jobs answered 409 "
+                    f"{title} ({refusal.problem.text or 'no reason given'}) and no sync job appeared within "
+                    f"{self.settings.start_timeout_seconds:g}s (AIRBYTE_START_TIMEOUT_SECONDS); see the "
+                    "connection's job history in the Airbyte UI."
+                )
+            self.retry.sleep(min(self.retry.delay(attempt), remaining))
             attempt += 1
 
     # -- plumbing ---------------------------------------------------------
@@ -296,17 +354,14 @@ class AirbyteClient:
                         self.tokens.invalidate()
                         renewed_token = True
                         continue
-                    raise AirbyteAuthError(
-                        f"{what}: Airbyte refused the credentials (HTTP {status}). "
-                        f"Check {_credential_names(self.settings)} and that they may access connection "
-                        f"{self.settings.connection_id}."
-                    ) from None
+                    raise _refused(what, status, self.settings) from None
                 if status == 404 and not_found is not None:
                     raise not_found() from None
-                detail = _error_detail(error, self.redact)
+                problem = _problem(error)
+                detail = _error_detail(error, problem, self.redact)
                 if not is_retryable_status(status):
                     raise AirbyteRequestFailed(
-                        f"{what} failed: HTTP {status}{detail}", status_code=status, transient=False
+                        f"{what} failed: HTTP {status}{detail}", status_code=status, transient=False, problem=problem
                     ) from None
                 reason = f"HTTP {status}{detail}"
                 retry_after = retry_after_seconds(error.headers)
@@ -343,24 +398,35 @@ def _json(response: httpx.Response) -> t.Any:
                            "with a body that is not JSON.") from None
 
 
-def _error_detail(error: errors.AirbyteAPIError, redact: Redactor) -> str:
-    """A short reason from an error body (``message``/``detail``/``title``)."""
+def _problem(error: errors.AirbyteAPIError) -> Problem:
     try:
-        data = error.raw_response.json()
+        return Problem.from_json(error.raw_response.json())
     except (ValueError, AttributeError):
-        data = None
-    text = ""
-    if isinstance(data, dict):
-        for key in ("message", "detail", "title", "error"):
-            if isinstance(data.get(key), str) and data[key].strip():
-                text = data[key].strip()
-                break
-    elif error.body:
+        return Problem()
+
+
+def _error_detail(error: errors.AirbyteAPIError, problem: Problem, redact: Redactor) -> str:
+    """A short reason from an error body: ``data.message`` first (the useful words of an
+    Airbyte problem), then ``message``/``detail``/``title``, else the raw body."""
+    text = problem.text
+    if not text and error.body and not error.body.lstrip().startswith("{"):
         text = error.body.strip()
     text = redact(" ".join(text.split()))
     if len(text) > 300:
         text = text[:300] + "..."
     return f" ({text})" if text else ""
+
+
+def _refused(what: str, status: int, settings: AirbyteSettings) -> AirbyteAuthError:
+    if settings.auth_disabled:
+        return AirbyteAuthError(
+            f"{what}: Airbyte asks for authentication (HTTP {status}) but AIRBYTE_AUTH=none sends none: "
+            "unset AIRBYTE_AUTH and set AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET."
+        )
+    return AirbyteAuthError(
+        f"{what}: Airbyte refused the credentials (HTTP {status}). Check {_credential_names(settings)} "
+        f"and that they may access connection {settings.connection_id}."
+    )
 
 
 def _credential_names(settings: AirbyteSettings) -> str:

@@ -4,8 +4,9 @@ The models read ``bronze.raw_dvd_<table>`` for every table in
 :data:`ingest.tables.SOURCE_TABLES`, each a full copy of the source table. A
 connection that syncs incrementally, uses another prefix or writes to another
 schema would "succeed" while the models read stale or missing tables, so a
-mismatch stops the run before a sync starts. Differences that cannot hurt
-(extra streams, an inactive schedule) are only warnings.
+mismatch stops the run before a sync starts, and so does a connection Airbyte
+will not sync (inactive, deprecated or locked): its ``POST /jobs`` would only be
+refused. Differences that cannot hurt (extra streams) are only warnings.
 """
 
 from __future__ import annotations
@@ -69,12 +70,29 @@ def check_connection_contract(
     return report
 
 
-def _check_status(connection: models.ConnectionResponse, report: ContractReport) -> None:
+def status_problem(connection: models.ConnectionResponse) -> str | None:
+    """Why Airbyte would refuse to sync this connection, or None if its status lets it run.
+
+    The server syncs only an active connection (airbyte-platform,
+    ``airbyte-commons-server/.../handlers/SchedulerHandler.kt``, ``submitManualSyncToWorker``:
+    "Can only sync an active connection") and answers anything else with a 409 whose body
+    does not say why, so the status is checked here, before the ``POST``.
+    """
     status = _value(connection.status)
+    if status == "inactive":
+        return ("its status is inactive (disabled), and Airbyte syncs only an active connection: "
+                "enable it in Airbyte (the connection's on/off switch, or PATCH status=active)")
     if status in ("deprecated", "locked"):
-        report.problems.append(f"its status is {status}, so Airbyte will not run it")
-    elif status != "active":
-        report.warnings.append(f"its status is {status}; a manual sync may still be refused")
+        return f"its status is {status}, so Airbyte will not run it"
+    return None
+
+
+def _check_status(connection: models.ConnectionResponse, report: ContractReport) -> None:
+    problem = status_problem(connection)
+    if problem is not None:
+        report.problems.append(problem)
+    elif _value(connection.status) != "active":
+        report.warnings.append(f"its status is {_value(connection.status)!r}, not 'active'; a sync may be refused")
 
 
 def _check_streams(connection: models.ConnectionResponse, report: ContractReport) -> None:

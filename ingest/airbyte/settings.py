@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ingest import settings as env
 from ingest.errors import ConfigError, MissingSettingError
@@ -18,6 +19,14 @@ from ingest.errors import ConfigError, MissingSettingError
 logger = logging.getLogger(__name__)
 
 CLOUD_API_URL = "https://api.airbyte.com/v1"
+# AIRBYTE_AUTH=none: a self-managed Airbyte whose API runs with authentication off
+# (airbyte-platform, airbyte-server/src/main/resources/application.yml:
+# ``micronaut.security.enabled: ${API_AUTHORIZATION_ENABLED:false}``), which needs no credentials.
+AUTH_NONE = "none"
+# POST /jobs may take the server's own 60 s wait for the job id (airbyte-platform,
+# TemporalClient.START_MANUAL_SYNC_JOB_ID_WAIT_TIMEOUT_MS) before it answers, so its request
+# timeout is never below this, whatever AIRBYTE_REQUEST_TIMEOUT_SECONDS says.
+MIN_START_REQUEST_TIMEOUT_SECONDS = 75.0
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -46,6 +55,11 @@ class AirbyteSettings:
     max_retries: int = 5
     retry_backoff_seconds: float = 1.0
     cancel_on_termination: bool = True
+    # How long to keep trying to start (or find) the sync when Airbyte answers POST /jobs with
+    # a 409 but no sync job is visible (see AirbyteClient.start_or_attach).
+    start_timeout_seconds: float = 300.0
+    # True with AIRBYTE_AUTH=none: no credentials, no Authorization header (self-managed only).
+    auth_disabled: bool = False
 
     def __post_init__(self) -> None:
         # Normalise once so every URL join downstream is a plain concatenation
@@ -61,23 +75,45 @@ class AirbyteSettings:
             raise MissingSettingError(
                 "AIRBYTE_CLIENT_ID", "AIRBYTE_CLIENT_SECRET is set, so its application id is needed too"
             )
-        if not self.uses_client_credentials and not self.api_token:
+        if not self.api_url.startswith(("http://", "https://")):
+            raise ConfigError(f"AIRBYTE_API_URL={self.api_url!r} must start with http:// or https://.")
+        if self.auth_disabled:
+            self._check_auth_disabled()
+        elif not self.uses_client_credentials and not self.api_token:
             raise MissingSettingError(
                 "AIRBYTE_CLIENT_ID",
                 "Airbyte credentials are needed: set AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET "
-                "(an application), or AIRBYTE_API_TOKEN (a bearer token)",
+                "(an application), or AIRBYTE_API_TOKEN (a bearer token); a self-managed Airbyte "
+                f"with authentication off takes AIRBYTE_AUTH={AUTH_NONE} instead",
             )
-        if not self.api_url.startswith(("http://", "https://")):
-            raise ConfigError(f"AIRBYTE_API_URL={self.api_url!r} must start with http:// or https://.")
         for name, value, minimum in (
             ("AIRBYTE_POLL_INTERVAL_SECONDS", self.poll_interval_seconds, 0.0),
             ("AIRBYTE_TIMEOUT_SECONDS", self.poll_timeout_seconds, 0.0),
             ("AIRBYTE_REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds, 0.001),
             ("AIRBYTE_MAX_RETRIES", self.max_retries, 0),
             ("AIRBYTE_RETRY_BACKOFF_SECONDS", self.retry_backoff_seconds, 0.0),
+            ("AIRBYTE_START_TIMEOUT_SECONDS", self.start_timeout_seconds, 0.0),
         ):
             if value < minimum:
                 raise ConfigError(f"{name}={value} must be at least {minimum:g}.")
+
+    def _check_auth_disabled(self) -> None:
+        """Cloud always authenticates, and credentials next to AIRBYTE_AUTH=none are a
+        contradiction: both are refused rather than guessed at."""
+        if urlsplit(self.api_url).hostname == urlsplit(CLOUD_API_URL).hostname:
+            raise ConfigError(
+                f"AIRBYTE_AUTH={AUTH_NONE} is for a self-managed Airbyte with authentication off; Airbyte Cloud "
+                f"({self.api_url}) needs AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET."
+            )
+        if self.client_id or self.client_secret or self.api_token:
+            raise ConfigError(
+                f"AIRBYTE_AUTH={AUTH_NONE} sends no credentials, but AIRBYTE_CLIENT_ID/AIRBYTE_CLIENT_SECRET/"
+                "AIRBYTE_API_TOKEN are set too: unset AIRBYTE_AUTH or the credentials."
+            )
+
+    @property
+    def start_request_timeout_seconds(self) -> float:
+        return max(self.request_timeout_seconds, MIN_START_REQUEST_TIMEOUT_SECONDS)
 
     @property
     def uses_client_credentials(self) -> bool:
@@ -90,6 +126,8 @@ class AirbyteSettings:
     @property
     def auth_mode(self) -> str:
         """Safe to print: which kind of credential is used, never its value."""
+        if self.auth_disabled:
+            return f"no authentication (AIRBYTE_AUTH={AUTH_NONE})"
         if self.uses_client_credentials:
             return f"application credentials (client id {self.client_id})"
         return "bearer token (AIRBYTE_API_TOKEN)"
@@ -128,6 +166,8 @@ class AirbyteSettings:
             max_retries=_integer("AIRBYTE_MAX_RETRIES", 5),
             retry_backoff_seconds=env.number("AIRBYTE_RETRY_BACKOFF_SECONDS", 1.0),
             cancel_on_termination=_boolean("AIRBYTE_CANCEL_ON_TERMINATION", True),
+            start_timeout_seconds=env.number("AIRBYTE_START_TIMEOUT_SECONDS", 300.0),
+            auth_disabled=_auth_disabled(),
         )
 
 
@@ -136,6 +176,15 @@ def _integer(name: str, default: int) -> int:
     if value != int(value):
         raise ConfigError(f"{name}={value:g} must be a whole number.")
     return int(value)
+
+
+def _auth_disabled() -> bool:
+    raw = env.optional("AIRBYTE_AUTH")
+    if raw is None or not raw.strip():
+        return False
+    if raw.strip().lower() == AUTH_NONE:
+        return True
+    raise ConfigError(f"AIRBYTE_AUTH={raw!r}: the only value is {AUTH_NONE!r} (leave it unset to use credentials).")
 
 
 def _boolean(name: str, default: bool) -> bool:

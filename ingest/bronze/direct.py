@@ -160,8 +160,8 @@ def read_source_columns(dsn: str, tables: tuple[SourceTable, ...]) -> dict[str, 
                     )
             rows = conn.execute(SOURCE_COLUMNS_SQL, (SOURCE_SCHEMA, [t.name for t in tables])).fetchall()
             columns: dict[str, list[SourceColumn]] = {t.name: [] for t in tables}
-            for table_name, column_name, data_type, domain_name in rows:
-                columns[table_name].append(SourceColumn(column_name, data_type, domain_name))
+            for table_name, column_name, data_type, domain_name, precision, scale in rows:
+                columns[table_name].append(SourceColumn(column_name, data_type, domain_name, precision, scale))
             return columns
     except psycopg.OperationalError as error:
         raise SourceError(_explain_connect_error(error, where)) from None

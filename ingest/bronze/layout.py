@@ -5,23 +5,40 @@ databricks 4.x, direct load); the local loader writes the same layout so the
 silver models run unchanged on both. This module is the one place the
 mapping is written down (README "Bronze layout" repeats it for readers).
 
-Every bronze table is the source columns, typed the way Airbyte maps them,
-followed by Airbyte's four metadata columns.
+Every bronze table is Airbyte's four metadata columns first, then the source
+columns in their order, typed the way Airbyte maps them (destination-databricks,
+``sql/DatabricksSqlGenerator.kt``, ``createTable``: meta columns, then user columns).
+
+The types follow the current source-postgres, the Kotlin connector on Airbyte's bulk
+CDK (airbytehq/airbyte ``.../source-postgres/.../operations/PostgresSourceFieldTypeMapper.kt``
+as of commit 1610c23b; types come from JDBC result-set metadata,
+``JdbcMetadataQuerier.columnMetadata``). Its first release number could not be confirmed
+(docs/airbyte.md, section 7):
 
 | PostgreSQL type                         | Airbyte type               | Databricks     | DuckDB        |
 |-----------------------------------------|----------------------------|----------------|---------------|
-| smallint, integer, bigint               | integer                    | BIGINT         | BIGINT        |
-| numeric, real, double precision         | number                     | DECIMAL(38,10) | DECIMAL(38,10)|
+| smallint, integer, bigint, numeric(p,0) | integer                    | BIGINT         | BIGINT        |
+| numeric(p,s>0), numeric, real, double   | number                     | DECIMAL(38,10) | DECIMAL(38,10)|
 | timestamp without time zone             | timestamp_without_timezone | TIMESTAMP_NTZ  | TIMESTAMP     |
 | timestamp with time zone                | timestamp_with_timezone    | TIMESTAMP      | TIMESTAMPTZ   |
 | date                                    | date                       | DATE           | DATE          |
 | boolean                                 | boolean                    | BOOLEAN        | BOOLEAN       |
 | arrays (``text[]``)                     | array                      | STRING (JSON)  | VARCHAR (JSON)|
-| text, varchar, char, enum, domain,      | string                     | STRING         | VARCHAR       |
+| text, varchar, char, enum,              | string                     | STRING         | VARCHAR       |
 | tsvector, anything else                 |                            |                |               |
 
-Domains are strings even when their base type is a number (``film.release_year``
-has the domain ``year``): Airbyte's source-postgres reads them as strings.
+* A domain is its base type: PostgreSQL reports a domain column's base type in
+  result-set metadata, so ``film.release_year`` (domain ``year`` over integer) is an
+  integer (``information_schema.columns.data_type`` says the same, which is what we read).
+* ``numeric(p,0)`` is an integer (the mapper's ``precision != 0 && scale == 0 ->
+  BigIntegerFieldType``); unconstrained ``numeric`` stays a number. A value beyond
+  BIGINT would not fit either way (the local cast fails; Airbyte nulls it and says so in
+  ``_airbyte_meta``).
+* Older source-postgres versions (the Java connector) read domains as strings; the
+  silver models cast ``release_year`` so they are right for either type, and a bronze
+  written by such a connection would be STRING where this file says BIGINT.
+* ``_airbyte_generation_id`` is counted per stream (each stream's table has its own
+  counter, a new stream starts at 1): nothing may compare it across tables.
 """
 
 from __future__ import annotations
@@ -69,16 +86,19 @@ _BY_PG_TYPE: dict[str, BronzeType] = {
 
 @dataclass(frozen=True)
 class SourceColumn:
-    """One column as PostgreSQL's information_schema.columns describes it."""
+    """One column as PostgreSQL's information_schema.columns describes it (for a domain
+    column, ``data_type`` is already the domain's base type)."""
 
     name: str
     data_type: str
     domain_name: str | None = None
+    numeric_precision: int | None = None
+    numeric_scale: int | None = None
 
     @property
     def bronze_type(self) -> BronzeType:
-        if self.domain_name:
-            return STRING
+        if self.data_type == "numeric" and self.numeric_precision is not None and self.numeric_scale == 0:
+            return _BY_PG_TYPE["bigint"]
         return _BY_PG_TYPE.get(self.data_type, STRING)
 
     def duckdb_select(self, source_alias: str) -> str:
@@ -91,7 +111,7 @@ class SourceColumn:
 
 
 SOURCE_COLUMNS_SQL = """
-SELECT table_name, column_name, data_type, domain_name
+SELECT table_name, column_name, data_type, domain_name, numeric_precision, numeric_scale
 FROM information_schema.columns
 WHERE table_schema = %s AND table_name = ANY(%s)
 ORDER BY table_name, ordinal_position

@@ -2,14 +2,15 @@ MODEL (
   name staging.dvd_rental,
   /* Change-driven: bronze is a full refresh, but only the rentals that are new, changed or gone
      since the stored rows are written (macros/changes.py). A deleted rental stays as a tombstone
-     (_is_deleted) so silver and gold delete it too. */
+     (_is_deleted) so silver and gold delete it too. A new or changed rental whose copy or customer
+     has not reached bronze yet waits for the next run (rentals_waiting_for_references). */
   kind INCREMENTAL_BY_UNIQUE_KEY (
     unique_key rental_id
   ),
   cron '@daily',
   owner 'data-engineering',
   grain rental_id,
-  description 'Checked staging table of rentals (public.rental): one row per rental_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the rental left the source. Its audits gate silver.dvd_rental (docs/reliability.md).',
+  description 'Checked staging table of rentals (public.rental): one row per rental_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the rental left the source; a rental whose references are not in bronze yet waits for the next run. Its audits gate silver.dvd_rental (docs/reliability.md).',
   -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
   depends_on (staging.dvd_inventory, staging.dvd_customer),
   audits (
@@ -21,7 +22,9 @@ MODEL (
     not_before(column := return_date, earlier := rental_date, condition := @written_since_interval_start()),
     not_in_future(column := rental_date, condition := @written_since_interval_start()),
     not_in_future(column := return_date, condition := @written_since_interval_start()),
-    one_row_per_bronze_key(source := bronze.raw_dvd_rental, keys := rental_id, condition := NOT _is_deleted),
+    -- A rental waiting for its references counts once written; one changed longer ago cannot be waiting.
+    one_row_per_bronze_key(source := bronze.raw_dvd_rental, keys := rental_id, condition := NOT _is_deleted,
+      bronze_condition := NOT @changed_near_extract(last_update, _airbyte_extracted_at) OR CAST(rental_id AS INT) IN (SELECT rental_id FROM staging.dvd_rental WHERE NOT _is_deleted)),
     bronze_is_fresh(source := bronze.raw_dvd_rental)
   )
 );
@@ -55,6 +58,45 @@ WITH bronze_hashes AS (
   -- A build from the start of the history takes every key (@changes_only drops the filter).
   WHERE @changes_only(CAST(rental_id AS INT) IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone))
   QUALIFY @is_latest_extract(rental_id)
+), complete_copies AS (
+  -- Copies whose film is in bronze too (on the Airbyte path the two come from different stream reads).
+  SELECT
+    inventory.inventory_id
+  FROM staging.dvd_inventory AS inventory
+  JOIN staging.dvd_film AS film
+    ON film.film_id = inventory.film_id
+), complete_customers AS (
+  -- Customers whose address is in bronze too (the same reason).
+  SELECT
+    customer.customer_id
+  FROM staging.dvd_customer AS customer
+  JOIN staging.dvd_address AS address
+    ON address.address_id = customer.address_id
+), first_reference_read AS (
+  -- When the first of the streams a rental points into was read (the same moment on the local path).
+  SELECT
+    LEAST(
+      (SELECT MIN(_loaded_at) FROM staging.dvd_inventory),
+      (SELECT MIN(_loaded_at) FROM staging.dvd_film),
+      (SELECT MIN(_loaded_at) FROM staging.dvd_customer),
+      (SELECT MIN(_loaded_at) FROM staging.dvd_address)
+    ) AS read_at
+), rentals_waiting_for_references AS (
+  /* Rentals read after those streams and changed within a day of it, pointing at a copy or
+     customer not complete in bronze: inserted between two of Airbyte's stream reads, their
+     references arrive with the next sync. Left for the next run; one still incomplete a day later,
+     or any on the local path (one snapshot), is written and fails the referential audits. */
+  SELECT
+    rental.rental_id
+  FROM newest_changed_copies AS rental
+  CROSS JOIN first_reference_read
+  WHERE
+    rental._loaded_at > first_reference_read.read_at
+    AND @changed_near_extract(rental.last_update, rental._loaded_at)
+    AND (
+      rental.inventory_id NOT IN (SELECT inventory_id FROM complete_copies)
+      OR rental.customer_id NOT IN (SELECT customer_id FROM complete_customers)
+    )
 )
 SELECT
   rental_id, -- Primary key of the rental.
@@ -69,6 +111,8 @@ SELECT
   FALSE AS _is_deleted, -- TRUE for a tombstone: the rental left the source (the other columns keep its last version).
   @changed_at() AS _changed_at -- End of the interval whose run wrote this version (downstream takes _changed_at >= its @start_ts).
 FROM newest_changed_copies
+WHERE
+  rental_id NOT IN (SELECT rental_id FROM rentals_waiting_for_references)
 UNION ALL
 SELECT
   stored.rental_id,

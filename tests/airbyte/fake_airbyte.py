@@ -11,6 +11,24 @@ base path (the SDK's ``urljoin`` bug) gets 404s.
 Behaviour is scripted per test: job status sequences, one-shot faults
 (status codes, ``Retry-After``, connection resets), short token lifetimes.
 Every request is recorded for assertions.
+
+``POST /jobs`` refuses the way the real server does (airbytehq/airbyte-platform):
+
+* a running sync: 409 ``try-again-later``, ``data.message`` "A sync is already running
+  for: <id>" (``airbyte-commons-temporal/.../TemporalClient.kt`` sets that reason;
+  ``airbyte-server/.../publicapi/errorHandlers/ConfigClientErrorHandler.kt`` maps it to
+  ``TryAgainLaterConflictProblem``);
+* a connection whose status is not active: 409 ``state-conflict``, ``data.message``
+  "Could not fulfill request" (``SchedulerHandler.submitManualSyncToWorker``'s
+  ``check(sync.status == ACTIVE)`` throws IllegalStateException, mapped to
+  ``StateConflictProblem`` with ``DEFAULT_CONFLICT_MESSAGE``);
+* ``slow_job_id``: the server's own 60 s wait for the new job's id ran out
+  (``START_MANUAL_SYNC_JOB_ID_WAIT_TIMEOUT_MS``; an UNKNOWN failing reason, hence the same
+  ``state-conflict`` body) while the job it started shows up in ``GET /jobs`` later;
+* ``stuck_workflow``: try-again-later while no job is visible at all (airbytehq/airbyte#25920).
+
+The problem bodies carry the fields of ``airbyte-api/problems-api/src/main/openapi/api-problems.yaml``
+(``type``, ``title``, ``status``, ``detail`` with the schema's default, ``data``).
 """
 
 from __future__ import annotations
@@ -96,6 +114,16 @@ def job_body(job_id: int, status: str, **extra: t.Any) -> dict[str, t.Any]:
     return body
 
 
+def try_again_later_body(message: str) -> dict[str, t.Any]:
+    return {"type": "https://reference.airbyte.com/reference/errors#try-again-later", "title": "try-again-later",
+            "status": 409, "detail": "Please try again later.", "data": {"message": message}}
+
+
+def state_conflict_body(message: str = "Could not fulfill request") -> dict[str, t.Any]:
+    return {"type": "https://reference.airbyte.com/reference/errors#409-state-conflict", "title": "state-conflict",
+            "status": 409, "detail": "State conflict", "data": {"message": message}}
+
+
 def token_body(token: str, expires_in: int) -> dict[str, t.Any]:
     return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
 
@@ -119,6 +147,7 @@ class Job:
     script: list[str]
     position: int = 0
     cancelled: bool = False
+    visible_at: float = 0.0  # monotonic time from which GET /jobs lists it
 
     @property
     def status(self) -> str:
@@ -158,6 +187,10 @@ class FakeAirbyte:
         self.accept_static_token = True
         self.reject_all_auth = False
         self.outside_base_path: list[str] = []  # requests that lost the base path
+        self.accept_anonymous = False  # a self-managed server with authentication off
+        self.post_jobs_delay = 0.0  # seconds POST /jobs takes before it answers (the server's wait)
+        self.slow_job_id: float | None = None  # seconds until the job of a timed-out POST is listed
+        self.stuck_workflow = False  # try-again-later with no job anywhere
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
 
@@ -229,7 +262,8 @@ class FakeAirbyte:
         if method == "POST" and path == "/applications/token":
             return self._token(headers, body)
         if not self._authorized(headers):
-            return 401, {"message": "Unauthorized"}, {}
+            return 401, {"type": "https://reference.airbyte.com/reference/errors#401-unauthorized",
+                         "title": "invalid-api-key", "status": 401, "detail": "Unauthorized"}, {}
 
         with self.lock:
             if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
@@ -243,6 +277,9 @@ class FakeAirbyte:
                 if query.get("connectionId") != [CONNECTION_ID] or query.get("jobType") != ["sync"]:
                     return 400, {"message": f"unexpected job filter {query}"}, {}
                 return 200, self._list_jobs(query), {}
+        if method == "POST" and path == "/jobs":
+            time.sleep(self.post_jobs_delay)  # outside the lock: other requests go on meanwhile
+        with self.lock:
             if method == "POST" and path == "/jobs":
                 return self._create_job(body)
             match = re.fullmatch(r"/jobs/(\d+)", path)
@@ -262,25 +299,33 @@ class FakeAirbyte:
 
     def _list_jobs(self, query: dict[str, list[str]]) -> dict[str, t.Any]:
         wanted_status = query.get("status", [None])[0]
+        now = time.monotonic()
         rows = [self._job_json(job) for job in self.jobs.values()
-                if wanted_status is None or job.status == wanted_status]
+                if (wanted_status is None or job.status == wanted_status) and job.visible_at <= now]
         return {"data": rows}
 
     def _create_job(self, body: bytes):
         request = json.loads(body or b"{}")
         if request != {"connectionId": CONNECTION_ID, "jobType": "sync"}:
             return 400, {"message": f"unexpected job request {request}"}, {}
-        if any(job.status in ("pending", "queued", "running", "incomplete") for job in self.jobs.values()):
-            return 409, {"type": "error:conflict", "title": "conflict", "status": 409,
-                         "detail": "A sync is already running for: " + CONNECTION_ID}, {}
+        if self.connection.get("status") != "active":
+            return 409, state_conflict_body(), {}
+        running = any(job.status in ("pending", "queued", "running", "incomplete") for job in self.jobs.values())
+        if running or self.stuck_workflow:
+            return 409, try_again_later_body("A sync is already running for: " + CONNECTION_ID), {}
         job = Job(self.next_job_id, list(self.job_script))
         self.jobs[job.job_id] = job
         self.next_job_id += 1
+        if self.slow_job_id is not None:
+            job.visible_at = time.monotonic() + self.slow_job_id
+            return 409, state_conflict_body(), {}
         return 200, self._job_json(job), {}
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         if self.reject_all_auth:
             return False
+        if self.accept_anonymous and "authorization" not in headers:
+            return True
         value = headers.get("authorization", "")
         if not value.startswith("Bearer "):
             return False

@@ -67,3 +67,36 @@ def test_repr_hides_secrets() -> None:
     assert fa.CLIENT_SECRET not in repr(settings)
     token_settings = AirbyteSettings(connection_id="c", api_token=fa.STATIC_TOKEN)
     assert fa.STATIC_TOKEN not in repr(token_settings) and fa.STATIC_TOKEN not in token_settings.auth_mode
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "https://api.airbyte.com/v1"},
+         "Airbyte Cloud (https://api.airbyte.com/v1) needs"),
+        ({"AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "http://airbyte.internal/api/public/v1",
+          "AIRBYTE_API_TOKEN": fa.STATIC_TOKEN}, "AIRBYTE_CLIENT_ID/AIRBYTE_CLIENT_SECRET/AIRBYTE_API_TOKEN are set too"),
+        ({"AIRBYTE_AUTH": "off"}, "AIRBYTE_AUTH='off'"),
+        ({"AIRBYTE_API_URL": "http://airbyte.internal/api/public/v1"}, "AIRBYTE_AUTH=none instead"),
+    ],
+    ids=["none-on-cloud", "none-with-credentials", "unknown-value", "no-credentials"],
+)
+def test_authentication_settings_are_checked_before_any_request(monkeypatch, values, words) -> None:
+    monkeypatch.setenv("AIRBYTE_CONNECTION_ID", fa.CONNECTION_ID)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        AirbyteSettings.from_env()
+    assert words in str(caught.value) and caught.value.exit_code == 2
+    assert fa.STATIC_TOKEN not in str(caught.value)
+
+
+def test_auth_none_on_self_managed_and_the_start_request_timeout(monkeypatch) -> None:
+    monkeypatch.setenv("AIRBYTE_CONNECTION_ID", fa.CONNECTION_ID)
+    monkeypatch.setenv("AIRBYTE_API_URL", "http://airbyte.internal/api/public/v1")
+    monkeypatch.setenv("AIRBYTE_AUTH", "None")
+    monkeypatch.setenv("AIRBYTE_REQUEST_TIMEOUT_SECONDS", "5")
+    settings = AirbyteSettings.from_env()
+    assert settings.auth_disabled and "no authentication" in settings.auth_mode
+    # POST /jobs may take the server's own 60 s wait for the job id: never shorter than that.
+    assert settings.request_timeout_seconds == 5 and settings.start_request_timeout_seconds > 60

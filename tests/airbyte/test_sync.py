@@ -52,7 +52,8 @@ def test_running_job_is_attached_without_post(fake, settings) -> None:
 
 def test_409_on_create_attaches_to_the_running_job(fake, settings) -> None:
     # The job appears between our "anything running?" check and our POST.
-    fake.faults.append(Fault("POST", "/jobs", status=409, body={"status": 409, "detail": "sync already running"}))
+    fake.faults.append(Fault("POST", "/jobs", status=409,
+                             body=fa.try_again_later_body("A sync is already running for: " + fa.CONNECTION_ID)))
     late = fake.add_job(["running", "running", "succeeded"])
     original, calls = fake._list_jobs, []
 
