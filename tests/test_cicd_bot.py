@@ -45,7 +45,13 @@ SECRETS = {
 }
 # What would render another gateway into config.yaml (pr.yml sets them; here only `local` must exist).
 OTHER_GATEWAYS = ("SQLMESH_GATEWAY", "DATABRICKS_SERVER_HOSTNAME", "DATABRICKS_HTTP_PATH", "DVD_SPARK_DIR")
-CHECKS = ("SQLMesh - Run Unit Tests", "SQLMesh - PR Environment Synced", "SQLMesh - Prod Plan Preview")
+# The linter check is there because config.yaml turns SQLMesh's linter on (linter: enabled).
+CHECKS = (
+    "SQLMesh - Linter",
+    "SQLMesh - Run Unit Tests",
+    "SQLMesh - PR Environment Synced",
+    "SQLMesh - Prod Plan Preview",
+)
 
 MODEL = "models/staging/dvd_country.sql"
 MODEL_LINE = "  country, -- Country name."
@@ -170,7 +176,7 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     assert_no_secret_leaked(fake, run)
 
     checks = fake.final_check_runs()
-    assert set(checks) == set(CHECKS)  # no linter (off), no approvers, no deploy: see config.yaml
+    assert set(checks) == set(CHECKS)  # no approvers, no deploy: see config.yaml
     for name, check in checks.items():
         assert (check["status"], check["conclusion"]) == ("completed", "success"), (name, check["output"])
         assert check["head_sha"] == sha
@@ -242,6 +248,8 @@ def test_failing_unit_test_fails_the_check_and_the_job(checkout: Checkout, tmp_p
 
     checks = fake.final_check_runs()
     assert set(checks) == set(CHECKS)
+    linter = checks["SQLMesh - Linter"]
+    assert (linter["status"], linter["conclusion"]) == ("completed", "success"), linter["output"]
     tests = checks["SQLMesh - Run Unit Tests"]
     assert (tests["status"], tests["conclusion"]) == ("completed", "failure")
     assert tests["output"]["title"] == "Tests Failed"

@@ -37,7 +37,6 @@ from ingest.airbyte.contract import status_problem
 from ingest.airbyte.errors import AirbyteAuthError, AirbyteConnectionNotFound, AirbyteContractError, AirbyteError
 from ingest.airbyte.jobs import ACTIVE_STATUSES, JobSnapshot
 from ingest.airbyte.problems import Problem
-from ingest.redaction import Redactor
 from ingest.airbyte.retry import RetryPolicy, describe_transport_error, is_retryable_status, retry_after_seconds
 from ingest.airbyte.settings import AirbyteSettings
 from ingest.redaction import Redactor
