@@ -1,0 +1,1 @@
+"""The pipeline's commands and everything around the warehouse that is not ingestion."""
