@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest.commands.daily",
     "ingest.commands.plan_diff",
     "ingest.commands.dashboard",
+    "ingest.commands.superset",
     "ingest.commands.doctor",
 )
 
