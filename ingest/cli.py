@@ -50,7 +50,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Our own progress at INFO; libraries (SQLMesh, httpx) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ingest").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    for package in ("ingest", "dvdrental"):
+        logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.handler(args) or 0)
     except PipelineError as error:

@@ -48,6 +48,12 @@ class SupersetClient:
             raise SupersetError(f"GET {path}: HTTP {response.status_code}: {response.text[:300]}")
         return response.json()
 
+    def delete(self, path: str) -> None:
+        csrf = self.get("/api/v1/security/csrf_token/")["result"]
+        response = self._http.delete(path, headers={"X-CSRFToken": csrf})
+        if response.status_code != 200:
+            raise SupersetError(f"DELETE {path}: HTTP {response.status_code}: {response.text[:300]}")
+
     def import_dashboard(self, bundle: Path, passwords: dict[str, str] | None = None, overwrite: bool = True) -> None:
         """Import a bundle zip as the UI (and Preset) do; ``passwords`` maps database files to secrets."""
         csrf = self.get("/api/v1/security/csrf_token/")["result"]

@@ -8,6 +8,7 @@ bundle on the local warehouse and serves it on 127.0.0.1 until Ctrl-C;
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
     from ingest.paths import warehouse_path
 
     local = start_local(warehouse_path(), port=args.port)
+    # SIGTERM (kill, a service manager) ends the server like Ctrl-C does, not orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         home = local.prepared.home
         if local.prepared.new_password:
@@ -57,6 +60,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     finally:
         local.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(143)
 
 
 def _export(args: argparse.Namespace) -> int:
