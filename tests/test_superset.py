@@ -13,6 +13,9 @@ session's sample build, with the bundle imported through Superset's import API:
 * the Databricks bundle holds no secret, is refused without a token, and imports (with a
   dummy token and an unresolvable host: nothing connects) as a Databricks database, the
   dataset in ``<catalog>.gold``. It runs last: it replaces the local assets.
+
+Bad input, without Superset: ``export-bundle`` without the Databricks settings names them
+(exit 2), ``serve`` without a warehouse says to build it (exit 4).
 """
 
 from __future__ import annotations
@@ -47,6 +50,27 @@ CHART_QUESTIONS = {
     "38a31e80-3ea1-427f-a7b6-02a38c4a6481": "longest_rentals_by_country",
 }
 REVENUE_CHART = "b7046fa2-bd73-4b41-b93d-6cf90ed80e7c"
+
+
+def _run_dvdrental(*args: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    full_env.update(env)
+    return subprocess.run([DVDRENTAL, *args], env=full_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_export_without_databricks_settings_names_them(tmp_path: Path) -> None:
+    result = _run_dvdrental("superset", "export-bundle", "--output", str(tmp_path / "b.zip"), DATABRICKS_CATALOG="main")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], "one line"
+    assert "DATABRICKS_SERVER_HOSTNAME, DATABRICKS_HTTP_PATH" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_serve_without_warehouse_says_build_it_first(tmp_path: Path) -> None:
+    missing = tmp_path / "none" / "dvdrental.duckdb"
+    result = _run_dvdrental("superset", "serve", DVD_WAREHOUSE_PATH=str(missing))
+    assert result.returncode == 4
+    assert "make demo" in result.stderr and str(missing) in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -69,9 +69,15 @@ def local_target(warehouse: Path) -> Target:
 
 def databricks_target() -> Target:
     """Databricks from the gateway's settings; the token stays out (Superset's password mask)."""
-    host = settings.required("DATABRICKS_SERVER_HOSTNAME", "the Databricks workspace the dashboard reads")
-    http_path = settings.required("DATABRICKS_HTTP_PATH", "the SQL warehouse the dashboard queries")
-    catalog = settings.required("DATABRICKS_CATALOG", "the Unity Catalog catalog that holds gold.report_rentals")
+    names = ("DATABRICKS_SERVER_HOSTNAME", "DATABRICKS_HTTP_PATH", "DATABRICKS_CATALOG")
+    missing = [name for name in names if settings.optional(name) is None]
+    if missing:
+        raise ConfigError(
+            f"The Databricks bundle needs {', '.join(missing)} (the workspace, SQL warehouse and catalog the "
+            f"dashboard reads; the same settings as the databricks gateway, docs/databricks.md): set them in the "
+            f"environment or in .env."
+        )
+    host, http_path, catalog = (settings.optional(name) for name in names)
     if "/" in host or ":" in host:
         raise ConfigError(f"DATABRICKS_SERVER_HOSTNAME={host}: give the host name only, without scheme or port.")
     query = urlencode({"http_path": http_path, "catalog": catalog, "schema": GOLD_SCHEMA}, quote_via=quote)
