@@ -152,7 +152,11 @@ def test_every_chart_returns_the_answers(client: SupersetClient, module_warehous
 def test_dashboard_renders_in_chromium(superset: LocalSuperset, client: SupersetClient) -> None:
     require_browser()
     titles = sorted(chart["slice_name"] for chart in client.charts())
+    finished: list[str] = []
+    blocked: dict[str, str | None] = {}
     with open_browser(viewport=(1600, 2300)) as (page, log):
+        page.on("requestfinished", lambda request: finished.append(request.url))
+        page.on("requestfailed", lambda request: blocked.update({request.url: request.failure}))
         page.goto(f"{superset.server.url}/login/")
         page.fill("input#username", "admin")
         page.fill("input#password", superset.prepared.home.admin_password())
@@ -177,6 +181,11 @@ def test_dashboard_renders_in_chromium(superset: LocalSuperset, client: Superset
         assert "no results" not in lowered and "unexpected error" not in lowered
         assert page.locator(".dashboard-component-chart-holder .ant-alert-error").count() == 0
     assert shot.stat().st_size > 50_000
+    # Nothing but our server answered: Superset's telemetry pixel (which its frontend always
+    # draws) is stopped by superset_config.py's content security policy before it leaves.
+    local = (superset.server.url, "data:", "blob:")
+    assert [url for url in finished if not url.startswith(local)] == []
+    assert {failure for url, failure in blocked.items() if not url.startswith(local)} <= {"csp"}
 
 
 def test_daily_succeeds_while_superset_serves(

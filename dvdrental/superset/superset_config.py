@@ -15,7 +15,27 @@ SQLALCHEMY_DATABASE_URI = f"sqlite:///{_HOME / 'superset.db'}"
 # Results are never cached: every chart reads the warehouse as it is now (after a daily run).
 CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
-# A local, single-user server on 127.0.0.1: no example data, no telemetry, no HTTPS policy.
+# A local, single-user server on 127.0.0.1: no example data, no telemetry.
 SUPERSET_LOAD_EXAMPLES = False
 SCARF_ANALYTICS = False
-TALISMAN_ENABLED = False
+# The page may load nothing from outside this server. Superset's own policy (superset/config.py
+# TALISMAN_CONFIG) lets the browser fetch a telemetry pixel (the frontend always draws it) and
+# Google Fonts; this one is the same without those hosts, so the dashboard works offline and
+# tells nobody it was opened.
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
