@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test lint unit-test plan-diff clean bench
+.PHONY: help install system-deps demo test lint unit-test plan-diff clean bench superset superset-bundle
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   - ruff (lint + format check), mypy on the Python packages, SQLMesh's linter on the models"
 	@echo "make clean  - stop the local source and delete local state (.venv kept)"
 	@echo "make bench  - performance benchmarks at x1..x600 (minutes; benchmarks/RESULTS.md)"
+	@echo "make superset - after make demo: the answers in a local Apache Superset on 127.0.0.1:8088"
 
 # PostgreSQL server binaries are the one system dependency the core needs. Installed from
 # Debian's packages when we are root and they are missing; otherwise we say what to install.
@@ -55,6 +56,14 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/dvdrental demo
+
+# The five answers in Apache Superset (docs in README): Superset gets its own venv under
+# .local/superset/ (first run installs it, minutes); `superset-bundle` writes the Preset zip.
+superset: install
+	$(BIN)/dvdrental superset serve
+
+superset-bundle: install
+	$(BIN)/dvdrental superset export-bundle
 
 unit-test: install
 	$(BIN)/sqlmesh test

@@ -18,8 +18,13 @@ import psycopg
 from ingest import transform
 from ingest.bronze import load_bronze
 from ingest.tables import SOURCE_TABLES
-from tests.models_fixtures import copy_warehouse, query, sqlmesh_context, tomorrow
-from tests.models_fixtures import sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import (
+    copy_warehouse,
+    query,
+    sample_warehouse,  # noqa: F401 (fixture)
+    sqlmesh_context,
+    tomorrow,
+)
 
 LATE_STREAMS = ("payment", "rental")  # read last by Airbyte (streams in name order)
 EARLY = tuple(table for table in SOURCE_TABLES if table.name not in LATE_STREAMS)

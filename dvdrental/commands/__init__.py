@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dvdrental.commands.daily",
     "dvdrental.commands.plan_diff",
     "dvdrental.commands.dashboard",
+    "dvdrental.commands.superset",
     "dvdrental.commands.doctor",
 )
 
