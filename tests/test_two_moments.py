@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingest import transform
+from dvdrental.warehouse import context as transform
 from ingest.bronze import load_bronze
 from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import (

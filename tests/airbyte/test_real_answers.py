@@ -23,7 +23,7 @@ def _run(fake, *args: str, drop: tuple[str, ...] = (), **overrides: str) -> subp
     for name in drop:
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "ingest.cli", *args], cwd=PROJECT_ROOT, env=env,
+        [sys.executable, "-m", "dvdrental", *args], cwd=PROJECT_ROOT, env=env,
         capture_output=True, text=True, timeout=120,
     )
 
