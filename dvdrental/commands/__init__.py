@@ -41,7 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    _describe_from_help(parser)
     return parser
+
+
+def _describe_from_help(parser: argparse.ArgumentParser) -> None:
+    """Give every (sub)command without a ``description`` its one-line ``help`` as one.
+
+    argparse shows ``help`` only in the parent's list; a command's own ``--help`` page
+    would otherwise open with nothing but usage and options. Done here, once, so a new
+    command module cannot forget it.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, sub in action.choices.items():
+            if not sub.description and helps.get(name):
+                text = helps[name]
+                sub.description = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+            _describe_from_help(sub)
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
