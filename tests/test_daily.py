@@ -124,6 +124,13 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
     second = _daily(env, "--execution-time", _tomorrow())
     assert second.returncode == 0, second.stderr
     assert "daily ok:" in second.stdout and "0 models run" not in second.stdout
+    # Per-model progress on stderr (and in the run log), none of it on stdout.
+    progress = [line for line in second.stderr.splitlines() if line.startswith("transform [")]
+    assert any(line.split("] ")[1].startswith("gold.fact_rental ") for line in progress), second.stderr
+    assert all(line.endswith("s") for line in progress)  # each with its duration
+    assert "transform [" not in second.stdout and " INFO " not in second.stdout
+    second_log = sorted((tmp_path / "logs").glob("daily_*.log"))[-1].read_text()
+    assert sum("transform [" in line for line in second_log.splitlines()) == len(progress)
 
     rows = query_warehouse(
         warehouse,
