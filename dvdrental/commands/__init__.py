@@ -15,6 +15,7 @@ import sys
 import typing as t
 
 from ingest.errors import PipelineError
+from ingest.termination import EXIT_TERMINATED, Terminated, sigterm_as_interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (``error: ...``) like every other error, exit 2."""
+
+    def error(self, message: str) -> t.NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dvdrental",
         description="DVD rental pipeline: local source, bronze ingest, SQLMesh transforms, answers.",
     )
@@ -71,10 +79,14 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     for package in ("ingest", "dvdrental"):
         logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
-        return int(args.handler(args) or 0)
+        with sigterm_as_interrupt():
+            return int(args.handler(args) or 0)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except Terminated:
+        print("error: terminated (SIGTERM); nothing half-done was kept", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

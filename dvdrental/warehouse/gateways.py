@@ -34,10 +34,21 @@ class Setting:
     purpose: str
     secret: bool = False
     default: str | None = None  # None: required (unless part of an either/or group)
+    kind: str = "text"  # what a value must look like: text, host, http_path, port (see problem())
 
     @property
     def required(self) -> bool:
         return self.default is None
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with ``value`` for this setting (None: nothing); never quotes a secret."""
+        if self.kind == "port" and not (value.isdigit() and 0 < int(value) < 65536):
+            return f"{self.name}={value!r} is not a port (a number from 1 to 65535)"
+        if self.kind == "host" and ("://" in value or "/" in value or " " in value):
+            return f"{self.name} is a URL or path, it must be the bare host name (e.g. adb-1234567890123456.7.azuredatabricks.net, no https://)"
+        if self.kind == "http_path" and not value.startswith("/"):
+            return f"{self.name} must start with / (e.g. /sql/1.0/warehouses/abc123)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -75,11 +86,13 @@ GATEWAYS: dict[str, Gateway] = {
         DATABRICKS,
         "Databricks SQL warehouse with Unity Catalog; SQLMesh state in PostgreSQL",
         settings=(
-            Setting("DATABRICKS_SERVER_HOSTNAME", "workspace host, e.g. adb-1234567890123456.7.azuredatabricks.net"),
-            Setting("DATABRICKS_HTTP_PATH", "SQL warehouse HTTP path, e.g. /sql/1.0/warehouses/abc123"),
+            Setting(
+                "DATABRICKS_SERVER_HOSTNAME", "workspace host, e.g. adb-1234567890123456.7.azuredatabricks.net", kind="host"
+            ),
+            Setting("DATABRICKS_HTTP_PATH", "SQL warehouse HTTP path, e.g. /sql/1.0/warehouses/abc123", kind="http_path"),
             Setting("DATABRICKS_CATALOG", "Unity Catalog catalog the schemas live in"),
             Setting("SQLMESH_STATE_HOST", "PostgreSQL host for SQLMesh's state"),
-            Setting("SQLMESH_STATE_PORT", "PostgreSQL port for SQLMesh's state", default="5432"),
+            Setting("SQLMESH_STATE_PORT", "PostgreSQL port for SQLMesh's state", default="5432", kind="port"),
             Setting("SQLMESH_STATE_USER", "PostgreSQL user for SQLMesh's state"),
             Setting("SQLMESH_STATE_PASSWORD", "PostgreSQL password for SQLMesh's state", secret=True),
             Setting("SQLMESH_STATE_DATABASE", "PostgreSQL database for SQLMesh's state"),
@@ -135,14 +148,40 @@ def missing_settings(name: str) -> list[str]:
     return missing
 
 
+def invalid_settings(name: str) -> list[str]:
+    """One sentence per setting of gateway ``name`` that is set but malformed (a port that is no number...)."""
+    problems = []
+    for setting in gateway(name).all_settings():
+        value = settings.optional(setting.name)
+        problem = setting.problem(value) if value is not None else None
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def require_settings(name: str) -> None:
-    """Raise a ConfigError (exit code 2) naming every setting ``name`` lacks."""
+    """Raise a ConfigError (exit code 2) naming every setting ``name`` lacks or has malformed."""
     missing = missing_settings(name)
     if missing:
         raise ConfigError(
             f"The {name} gateway needs {', '.join(missing)}: set {'it' if len(missing) == 1 else 'them'} "
             f"in the environment or in .env (docs/databricks.md; `dvdrental doctor --gateway {name}`)."
         )
+    invalid = invalid_settings(name)
+    if invalid:
+        raise ConfigError(f"The {name} gateway's settings: {'; '.join(invalid)}. Fix them in the environment or in .env.")
+
+
+def check_gateway(name: str | None) -> str:
+    """The gateway ``name`` (default: ``$SQLMESH_GATEWAY``, else local), its settings checked: for
+    commands that must refuse a bad setting before they load or open anything."""
+    chosen = name or settings.optional("SQLMESH_GATEWAY") or LOCAL
+    if chosen not in GATEWAYS:
+        where = f"--gateway {chosen}" if name else f"SQLMESH_GATEWAY={chosen}"
+        raise ConfigError(f"{where}: no such gateway in config.yaml; choose one of {', '.join(GATEWAYS)}.")
+    if chosen != LOCAL:
+        require_settings(chosen)
+    return chosen
 
 
 @dataclass(frozen=True)
