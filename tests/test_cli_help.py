@@ -10,7 +10,7 @@ import argparse
 
 import pytest
 
-from dvdrental.commands import build_parser, main
+import dvdrental.commands as cli
 
 
 def _command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -23,7 +23,7 @@ def _command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
     return paths
 
 
-COMMANDS = _command_paths(build_parser())
+COMMANDS = _command_paths(cli.build_parser())
 
 
 def test_every_command_is_found() -> None:
@@ -35,7 +35,7 @@ def test_every_command_is_found() -> None:
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_help_has_a_description_line(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main([*path, "--help"])
+        cli.main([*path, "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     usage, _, rest = text.partition("\n\n")

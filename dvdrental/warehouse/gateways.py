@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import shutil
 import socket
 import subprocess
@@ -276,14 +277,24 @@ def probe_connections(name: str, timeout: float = 10.0) -> list[Probe]:
 
 
 def _probe_duckdb() -> str:
+    """The warehouse can be *written*: a run needs that, and read-only access says nothing about it."""
     import duckdb
 
     path = warehouse_path()
     if not path.exists():
-        return f"{path} does not exist yet (`dvdrental ingest` creates it)"
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("SELECT 1").fetchone()
-    return f"{path} opens"
+        # The nearest directory that exists is where the first ingest creates the rest.
+        existing = next(p for p in path.parents if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"{path} does not exist and {existing} is not writable: the first ingest could not create it")
+        return f"{path} does not exist yet; {existing} is writable (`dvdrental ingest` creates it)"
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path} is not writable (DuckDB also writes a .wal file next to it)")
+    try:
+        with duckdb.connect(str(path)) as con:  # read-write: fails when another process holds the file
+            con.execute("SELECT 1").fetchone()
+    except duckdb.Error as error:
+        raise PermissionError(f"{path} cannot be opened for writing: {first_line(error)}") from None
+    return f"{path} opens for writing"
 
 
 def _probe_databricks(timeout: float) -> str:
