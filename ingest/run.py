@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.errors import ConfigError
+from ingest.paths import warehouse_path
 from ingest.settings import optional
 
 VIA_ENV = "DVD_INGEST_VIA"
@@ -47,6 +48,7 @@ def check_ingest_settings(via: str | None = None) -> str:
         from ingest.source import configured_source_dsn
 
         configured_source_dsn()
+        warehouse_path()  # DVD_WAREHOUSE_PATH: where the direct loader writes
     return via
 
 
@@ -63,5 +65,6 @@ def run_ingest(via: str | None = None, progress: bool | None = None) -> IngestRe
     from ingest.bronze import load_bronze
     from ingest.source import resolve_source_dsn
 
+    check_ingest_settings(via)  # before resolve_source_dsn, which may start the local server
     load = load_bronze(resolve_source_dsn(), progress=progress)
     return IngestResult(via, load.rows, load.summary())

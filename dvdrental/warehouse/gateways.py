@@ -27,6 +27,7 @@ from ingest.paths import warehouse_path
 from ingest.redaction import Redactor
 
 LOCAL, DATABRICKS, SPARK = "local", "databricks", "spark"
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's, all of them
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Setting:
             return f"{self.name}={value!r} is not a port (a number from 1 to 65535)"
         if self.kind == "host" and ("://" in value or "/" in value or " " in value):
             return f"{self.name} is a URL or path, it must be the bare host name (e.g. adb-1234567890123456.7.azuredatabricks.net, no https://)"
+        if self.kind == "sslmode" and value not in SSLMODES:
+            return f"{self.name}={value!r} is not a libpq sslmode (one of {', '.join(SSLMODES)})"
         if self.kind == "http_path" and not value.startswith("/"):
             return f"{self.name} must start with / (e.g. /sql/1.0/warehouses/abc123)"
         return None
@@ -97,7 +100,9 @@ GATEWAYS: dict[str, Gateway] = {
             Setting("SQLMESH_STATE_USER", "PostgreSQL user for SQLMesh's state"),
             Setting("SQLMESH_STATE_PASSWORD", "PostgreSQL password for SQLMesh's state", secret=True),
             Setting("SQLMESH_STATE_DATABASE", "PostgreSQL database for SQLMesh's state"),
-            Setting("SQLMESH_STATE_SSLMODE", "libpq sslmode for the state database (e.g. require)", default=""),
+            Setting(
+                "SQLMESH_STATE_SSLMODE", "libpq sslmode for the state database (e.g. require)", default="", kind="sslmode"
+            ),
         ),
         auth_choices=((DATABRICKS_TOKEN,), (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)),
         drivers=(

@@ -67,8 +67,9 @@ class AirbyteSettings:
                 "Airbyte credentials are needed: set AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET "
                 "(an application), or AIRBYTE_API_TOKEN (a bearer token)",
             )
-        if not self.api_url.startswith(("http://", "https://")):
-            raise ConfigError(f"AIRBYTE_API_URL={self.api_url!r} must start with http:// or https://.")
+        for name, url in (("AIRBYTE_API_URL", self.api_url), ("AIRBYTE_TOKEN_URL", self.token_url)):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name}={url!r} must start with http:// or https://.")
         for name, value, minimum in (
             ("AIRBYTE_POLL_INTERVAL_SECONDS", self.poll_interval_seconds, 0.0),
             ("AIRBYTE_TIMEOUT_SECONDS", self.poll_timeout_seconds, 0.0),
