@@ -11,8 +11,10 @@ The Airbyte wait installs its own handler for the wait (it cancels the job) and 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
+import types
 import typing as t
 
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
@@ -22,8 +24,25 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: handled as an interrupt (``except KeyboardInterrupt`` catches it)."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+REDELIVER_SECONDS = 0.05
+
+
+def _raise_terminated(signum: int, frame: types.FrameType | None) -> None:
+    if _in_finalizer(frame):
+        # Python ignores (only prints) an exception raised in a __del__ (SQLMesh's regex and
+        # DuckDB objects have them), so the run would go on. Deliver the signal again shortly,
+        # when the finalizer has returned.
+        threading.Timer(REDELIVER_SECONDS, os.kill, (os.getpid(), signum)).start()
+        return
     raise Terminated("terminated (SIGTERM)")
+
+
+def _in_finalizer(frame: types.FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager
