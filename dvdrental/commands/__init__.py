@@ -74,8 +74,7 @@ def _describe_from_help(parser: argparse.ArgumentParser) -> None:
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Our own progress at INFO; libraries (SQLMesh, httpx) only when they warn.
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _separate_logs_from_results()
     for package in ("ingest", "dvdrental"):
         logging.getLogger(package).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
@@ -90,6 +89,22 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def _separate_logs_from_results() -> None:
+    """Log records (with their timestamps) go to stderr, results to stdout, in the order they happen.
+
+    Our own progress at INFO; libraries (SQLMesh, httpx) only when they warn. stdout is made
+    line-buffered: piped (``make demo | tee``, cron) it would otherwise be flushed in blocks and
+    land after log lines written later.
+    """
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.StreamHandler(sys.stderr)],
+    )
 
 
 if __name__ == "__main__":
