@@ -61,7 +61,9 @@ class ModelProgress:
     def evaluation_stopped(self, success: bool) -> None:
         if self._total:
             state = "done" if success else "FAILED"
-            self._line(f"{PREFIX}: {state}, {self._done}/{self._total} batches in {time.monotonic() - self._started:.1f}s")
+            self._line(
+                f"{PREFIX}: {state}, {self._done}/{self._total} batches in {time.monotonic() - self._started:.1f}s"
+            )
         self._total = 0
 
     def promoting(self, environment: str, views: int) -> None:
