@@ -65,8 +65,8 @@ def _describe_from_help(parser: argparse.ArgumentParser) -> None:
             continue
         helps = {choice.dest: choice.help for choice in action._choices_actions}
         for name, sub in action.choices.items():
-            if not sub.description and helps.get(name):
-                text = helps[name]
+            text = helps.get(name)
+            if not sub.description and text:
                 sub.description = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
             _describe_from_help(sub)
 

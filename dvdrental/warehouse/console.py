@@ -21,7 +21,7 @@ from dvdrental.warehouse.progress import ModelProgress
 
 if t.TYPE_CHECKING:
     from sqlmesh.core.environment import EnvironmentNamingInfo
-    from sqlmesh.core.snapshot import Snapshot, SnapshotInfoLike
+    from sqlmesh.core.snapshot import Snapshot, SnapshotTableInfo
     from sqlmesh.core.test import ModelTextTestResult
     from sqlmesh.utils.concurrency import NodeExecutionFailedError
 
@@ -71,7 +71,7 @@ class PipelineConsole(NoopConsole):
 
     def start_promotion_progress(
         self,
-        snapshots: "list[SnapshotInfoLike]",
+        snapshots: "list[SnapshotTableInfo]",
         environment_naming_info: "EnvironmentNamingInfo",
         default_catalog: str | None,
     ) -> None:
