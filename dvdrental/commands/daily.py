@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from dvdrental.options import execution_time
 from dvdrental.daily import run_daily
+from dvdrental.options import execution_time
 from ingest.run import VIA_ENV, VIAS
 
 

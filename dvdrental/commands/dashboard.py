@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from dvdrental.options import output_file
 from dvdrental.reports.dashboard import write_dashboard
 

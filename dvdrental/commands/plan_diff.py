@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from dvdrental.options import git_ref, output_file
 
 

@@ -38,8 +38,8 @@ from dvdrental.warehouse.context import (
     plan_prod,
     run_prod,
 )
-from dvdrental.warehouse.lock import pipeline_lock
 from dvdrental.warehouse.gateways import check_gateway
+from dvdrental.warehouse.lock import pipeline_lock
 from ingest.errors import ConfigError, PipelineError, first_line
 from ingest.paths import LOG_DIR, export_warehouse_path
 from ingest.run import check_ingest_settings, ingest_via, run_ingest
