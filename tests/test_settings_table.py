@@ -131,6 +131,7 @@ TABLE: tuple[Case, ...] = (
         "not a PostgreSQL",
         _with(DVD_SOURCE_DSN="garbage"),
     ),
+    Case("DVD_SOURCE_DSN", "malformed", ("source", "status"), 2, "not a PostgreSQL", _with(DVD_SOURCE_DSN="dbname")),
     Case(
         "DVD_SOURCE_DSN", "likely: server down", ("ingest",), 3, "is the server running", _with(DVD_SOURCE_DSN=CLOSED)
     ),

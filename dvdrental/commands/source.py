@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from dvdrental.options import positive_int
-from ingest.settings import optional
 from ingest.source import SOURCE_DSN_ENV, LocalPostgres, configured_source_dsn
 from ingest.source.scale import scale_database, with_database
 
@@ -31,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    if optional(SOURCE_DSN_ENV):
+    if configured_source_dsn():
         print(f"{SOURCE_DSN_ENV} is set: ingest reads that server, nothing to start.")
         return 0
     server = LocalPostgres()
@@ -47,7 +46,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if optional(SOURCE_DSN_ENV):
+    if configured_source_dsn():
         print(f"external source from {SOURCE_DSN_ENV} (not managed by this project)")
         return 0
     server = LocalPostgres()
