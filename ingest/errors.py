@@ -49,8 +49,11 @@ class SourceServerError(SourceError):
     """The project's own local PostgreSQL server cannot be set up or started."""
 
 
-class DumpNotFoundError(SourceServerError):
-    """Neither ``DVDRENTAL_DUMP`` nor ``../shared/data/dvdrental.tar`` exists."""
+class DumpNotFoundError(ConfigError):
+    """``DVDRENTAL_DUMP`` is not a pg_restore archive, or it is unset and ``../shared/data/dvdrental.tar`` is missing.
+
+    A setting to fix (exit 2), checked before any server is started.
+    """
 
 
 class WarehouseError(PipelineError):

@@ -33,6 +33,11 @@ def warehouse_path() -> Path:
     """The local DuckDB warehouse file (``DVD_WAREHOUSE_PATH`` overrides it)."""
     configured = os.environ.get(WAREHOUSE_ENV)
     path = Path(configured).expanduser().resolve() if configured else DEFAULT_WAREHOUSE
+    if path.is_dir():
+        raise ConfigError(
+            f"{WAREHOUSE_ENV}={configured} is a directory: it names the DuckDB file itself "
+            f"(e.g. {path / 'dvdrental.duckdb'})."
+        )
     if path.stem.lower() in RESERVED_WAREHOUSE_NAMES:
         raise ConfigError(
             f"{WAREHOUSE_ENV}={configured}: DuckDB would name the catalog '{path.stem}', which clashes with "
@@ -52,19 +57,36 @@ def export_warehouse_path() -> Path:
     return path
 
 
+def _check_archive(path: Path) -> Path:
+    """``path`` if it looks like an archive pg_restore reads (tar or custom format), else a clear error.
+
+    The sample is distributed as dvdrental.zip; pointing at the zip (or any other file) would
+    otherwise fail deep inside pg_restore, after a server was started for it.
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(512)
+    except OSError as error:
+        raise DumpNotFoundError(f"{DUMP_ENV}: cannot read {path}: {error.strerror}.") from None
+    if head.startswith(b"PGDMP") or head[257:262] == b"ustar":
+        return path
+    hint = "it is the zip: unzip it and point at dvdrental.tar" if head.startswith(b"PK") else "point it at dvdrental.tar"
+    raise DumpNotFoundError(f"{DUMP_ENV}={path} is not a pg_dump archive (tar or custom format): {hint}.")
+
+
 def sample_dump() -> Path:
     """The ``pg_restore`` archive of the sample database, or a clear error."""
     configured = os.environ.get(DUMP_ENV)
     if configured:
         path = Path(configured).expanduser()
         if path.is_file():
-            return path.resolve()
+            return _check_archive(path.resolve())
         raise DumpNotFoundError(
             f"{DUMP_ENV}={configured} does not point to a file. Point it at dvdrental.tar "
             f"(unzip dvdrental.zip from {DUMP_URL})."
         )
     if SHARED_DUMP.is_file():
-        return SHARED_DUMP
+        return _check_archive(SHARED_DUMP)
     raise DumpNotFoundError(
         f"The DVD rental sample is missing: set {DUMP_ENV} to the path of dvdrental.tar, or put it at "
         f"{SHARED_DUMP}. Download dvdrental.zip from {DUMP_URL} and unzip it to get dvdrental.tar."

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.errors import ConfigError
+from ingest.paths import warehouse_path
 from ingest.settings import optional
 
 VIA_ENV = "DVD_INGEST_VIA"
@@ -23,8 +25,31 @@ class IngestResult:
 
 
 def ingest_via(via: str | None = None) -> str:
-    """``via`` if given, else ``$DVD_INGEST_VIA``, else ``direct``."""
-    return via or optional(VIA_ENV, "direct") or "direct"
+    """``via`` if given, else ``$DVD_INGEST_VIA``, else ``direct``; a value not in :data:`VIAS` is a ConfigError."""
+    if via:
+        return via  # from --via: argparse has checked it against VIAS
+    chosen = (optional(VIA_ENV, "direct") or "direct").strip().lower()
+    if chosen not in VIAS:
+        raise ConfigError(f"{VIA_ENV}={chosen!r}: choose one of {', '.join(VIAS)}.")
+    return chosen
+
+
+def check_ingest_settings(via: str | None = None) -> str:
+    """Check, without connecting, the settings one ingest the chosen way needs; returns the way.
+
+    For the daily run, which must refuse a bad setting before it takes the lock or loads anything.
+    """
+    via = ingest_via(via)
+    if via == "airbyte":
+        from ingest.airbyte.settings import AirbyteSettings
+
+        AirbyteSettings.from_env()
+    else:
+        from ingest.source import configured_source_dsn
+
+        configured_source_dsn()
+        warehouse_path()  # DVD_WAREHOUSE_PATH: where the direct loader writes
+    return via
 
 
 def run_ingest(via: str | None = None, progress: bool | None = None) -> IngestResult:
@@ -40,5 +65,6 @@ def run_ingest(via: str | None = None, progress: bool | None = None) -> IngestRe
     from ingest.bronze import load_bronze
     from ingest.source import resolve_source_dsn
 
+    check_ingest_settings(via)  # before resolve_source_dsn, which may start the local server
     load = load_bronze(resolve_source_dsn(), progress=progress)
     return IngestResult(via, load.rows, load.summary())

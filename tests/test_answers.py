@@ -9,6 +9,10 @@ Ties are broken by name in byte order on both sides (COLLATE "C" in PostgreSQL).
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,3 +135,19 @@ def test_cli_prints_every_question(built: Path, capsys: pytest.CaptureFixture[st
     for question in QUESTIONS:
         assert question.title in out
     assert "Sunday" in out
+
+
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d|\b(DEBUG|INFO|WARNING|ERROR)\b")
+
+
+def test_stdout_holds_the_answers_and_no_log_records(built: Path) -> None:
+    """Logs (even at -v) go to stderr: `dvdrental answers > answers.txt` is the tables only."""
+    env = {**os.environ, "DVD_WAREHOUSE_PATH": str(built), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "true"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dvdrental", "-v", "answers"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == QUESTIONS[0].title
+    assert [line for line in lines if LOG_RECORD.search(line)] == []
+    assert sum(line in {q.title for q in QUESTIONS} for line in lines) == len(QUESTIONS)

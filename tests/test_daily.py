@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import psycopg
 import pytest
 
 from dvdrental.errors import LockHeldError
-from dvdrental.warehouse.lock import lock_path
+from dvdrental.warehouse.lock import lock_path, pipeline_lock
 from ingest.paths import PROJECT_ROOT
 from tests.models_fixtures import query as query_warehouse
 
@@ -124,6 +125,13 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
     second = _daily(env, "--execution-time", _tomorrow())
     assert second.returncode == 0, second.stderr
     assert "daily ok:" in second.stdout and "0 models run" not in second.stdout
+    # Per-model progress on stderr (and in the run log), none of it on stdout.
+    progress = [line for line in second.stderr.splitlines() if line.startswith("transform [")]
+    assert any(line.split("] ")[1].startswith("gold.fact_rental ") for line in progress), second.stderr
+    assert all(line.endswith("s") for line in progress)  # each with its duration
+    assert "transform [" not in second.stdout and " INFO " not in second.stdout
+    second_log = sorted((tmp_path / "logs").glob("daily_*.log"))[-1].read_text()
+    assert sum("transform [" in line for line in second_log.splitlines()) == len(progress)
 
     rows = query_warehouse(
         warehouse,
@@ -135,6 +143,37 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
     assert [float(r[2]) for r in rows] == [2.99, 4.99, 0.99]
     total, distinct = query_warehouse(warehouse, "SELECT count(*), count(DISTINCT rental_id) FROM gold.report_rentals")[0]
     assert total == distinct == SAMPLE_RENTALS + 3
+
+
+def test_sigterm_ends_a_local_run_like_ctrl_c(source_db: str, warehouse: Path, tmp_path: Path) -> None:
+    """What a scheduler's timeout sends: exit 143, the FAILED summary in the run log, the lock released."""
+    logs = tmp_path / "logs"
+    run = subprocess.Popen(
+        [DVDRENTAL, "daily"], env=_env(source_db, warehouse, logs), cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # stdout is line-buffered: each step's line arrives as it happens
+            if line.startswith("step 2/3"):
+                break
+        else:
+            pytest.fail(f"the run ended before its transform step: {run.communicate()}")
+        time.sleep(1.0)  # into SQLMesh's plan of the empty prod
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: terminated (SIGTERM)"), err
+    log = sorted(logs.glob("daily_*.log"))[-1].read_text().splitlines()
+    assert any("error: terminated (SIGTERM)" in line for line in log), log[-5:]
+    assert "daily FAILED:" in log[-1]
+    with pipeline_lock(lock_path(warehouse), purpose="test"):  # free again: not refused with LockHeldError
+        pass
 
 
 def test_refused_when_lock_held_in_process(warehouse: Path) -> None:

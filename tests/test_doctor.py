@@ -129,3 +129,28 @@ def test_doctor_defaults_to_sqlmesh_gateway(fake_databricks, clean_env, capsys) 
     code, out = doctor(capsys, "--no-connect")
     assert "gateway databricks" in out
     assert code == 0
+
+
+def test_read_only_warehouse_is_not_ready(clean_env, tmp_path, monkeypatch, capsys) -> None:
+    """A warehouse that opens read-only but cannot be written is not "ready": a run would fail."""
+    import subprocess
+
+    import duckdb
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to make a read-only warehouse (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        warehouse = disk / "dvdrental.duckdb"
+        duckdb.connect(str(warehouse)).close()
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        monkeypatch.setenv("DVD_WAREHOUSE_PATH", str(warehouse))
+        monkeypatch.setenv("DVD_INGEST_VIA", "airbyte")  # the warehouse only: no source to check
+        code, out = doctor(capsys, "--gateway", "local")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+    assert code == 4, out
+    assert "FAILED   warehouse (DuckDB)" in out and "not writable" in out
+    assert out.strip().splitlines()[-1].startswith("not ready: no answer from warehouse")

@@ -48,7 +48,8 @@ def test_missing_dump_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.M
     try:
         with pytest.raises(DumpNotFoundError, match=r"DVDRENTAL_DUMP=.*nowhere\.tar.*dvdrental\.tar.*dvdrental\.zip"):
             server.start()
-        assert not server.database_exists("dvdrental")  # nothing half-restored
+        # Checked before initdb: no server was set up or started for a restore that cannot happen.
+        assert not server.initialized and not server.is_running()
     finally:
         server.destroy()
 

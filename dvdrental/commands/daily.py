@@ -11,6 +11,7 @@ import argparse
 import os
 
 from dvdrental.daily import run_daily
+from dvdrental.options import execution_time
 from ingest.run import VIA_ENV, VIAS
 
 
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--execution-time",
+        type=execution_time,
         default=None,
         metavar="TIME",
         help="SQLMesh's execution time, deciding which intervals are due (default: now), e.g. '2026-01-02 01:00'",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from dvdrental.options import output_file
 from dvdrental.reports.dashboard import write_dashboard
 
 
@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dashboard", help="write artifacts/dashboard.html: the five answers as charts, freshness, rows per layer"
     )
     parser.add_argument("--gateway", default=None, help="SQLMesh gateway to read (default: config.yaml's)")
-    parser.add_argument("--output", type=Path, default=None, help="where to write it (default: artifacts/dashboard.html)")
+    parser.add_argument("--output", type=output_file, default=None, help="where to write it (default: artifacts/dashboard.html)")
     parser.set_defaults(handler=_dashboard)
 
 

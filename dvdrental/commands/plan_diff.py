@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from dvdrental.options import git_ref, output_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -12,10 +13,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write artifacts/plan-diff.md: what the models' changes do against prod (applies nothing to prod)",
     )
     parser.add_argument("--gateway", default=None, help="SQLMesh gateway (default: config.yaml's)")
-    parser.add_argument("--output", type=Path, default=None, help="where to write it (default: artifacts/plan-diff.md)")
+    parser.add_argument("--output", type=output_file, default=None, help="where to write it (default: artifacts/plan-diff.md)")
     parser.add_argument("--print", dest="show", action="store_true", help="also print the report")
     parser.add_argument(
         "--base-ref",
+        type=git_ref,
         default=None,
         metavar="REF",
         help="first build prod from this git ref's models on a scratch warehouse (bronze from the "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ingest.settings import optional
-from ingest.source import SOURCE_DSN_ENV, LocalPostgres
+from dvdrental.options import positive_int
+from ingest.source import SOURCE_DSN_ENV, LocalPostgres, configured_source_dsn
 from ingest.source.scale import scale_database, with_database
 
 
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scale",
         help="build a scaled copy of the sample (rental/payment x N) in database dvdrental_x{N}, for benchmarks",
     )
-    scale.add_argument("--factor", type=int, required=True, help="multiply rental and payment by N (N >= 1)")
+    scale.add_argument("--factor", type=positive_int, required=True, help="multiply rental and payment by N (N >= 1)")
     scale.add_argument(
         "--source-db", default=None,
         help="database holding the sample to scale (default: the one in DVD_SOURCE_DSN, else dvdrental)",
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    if optional(SOURCE_DSN_ENV):
+    if configured_source_dsn():
         print(f"{SOURCE_DSN_ENV} is set: ingest reads that server, nothing to start.")
         return 0
     server = LocalPostgres()
@@ -46,7 +46,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if optional(SOURCE_DSN_ENV):
+    if configured_source_dsn():
         print(f"external source from {SOURCE_DSN_ENV} (not managed by this project)")
         return 0
     server = LocalPostgres()
@@ -59,7 +59,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _scale(args: argparse.Namespace) -> int:
-    configured = optional(SOURCE_DSN_ENV)
+    configured = configured_source_dsn()
     fallback = None
     if configured:
         dsn = with_database(configured, args.source_db) if args.source_db else configured

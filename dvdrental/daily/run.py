@@ -38,10 +38,11 @@ from dvdrental.warehouse.context import (
     plan_prod,
     run_prod,
 )
+from dvdrental.warehouse.gateways import check_gateway
 from dvdrental.warehouse.lock import pipeline_lock
-from ingest.errors import PipelineError, first_line
+from ingest.errors import ConfigError, PipelineError, first_line
 from ingest.paths import LOG_DIR, export_warehouse_path
-from ingest.run import ingest_via, run_ingest
+from ingest.run import check_ingest_settings, ingest_via, run_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +82,15 @@ def run_daily(
     lock leaves no log behind and changes nothing. ``execution_time`` is
     SQLMesh's (default: now): which intervals are due is decided by it.
     """
+    # Every setting first: a bad one is refused before the lock, the log or any load.
+    check_gateway(gateway)
+    check_ingest_settings(via)
+    log_dir = _writable_log_dir(log_dir)
     export_warehouse_path()
     started = time.monotonic()
     result = DailyResult()
     with pipeline_lock(purpose="dvdrental daily"):
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        log_dir = log_dir or Path(os.environ.get(LOG_DIR_ENV) or LOG_DIR)
-        log_dir.mkdir(parents=True, exist_ok=True)
         result.log_file = log_dir / f"daily_{stamp}.log"
         with RunLog(result.log_file) as log:
             log.line(f"daily run started (gateway: {gateway or 'default'}, log: {result.log_file})")
@@ -97,6 +100,9 @@ def run_daily(
             except PipelineError as error:
                 log.line(f"error: {error}", terminal=False)  # the CLI prints it on stderr
                 raise
+            except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (ingest.termination.Terminated)
+                log.line(f"error: {error or 'interrupted (Ctrl-C)'}", terminal=False)
+                raise
             except BaseException as error:
                 log.line(f"error: unexpected {type(error).__name__}: {error}", terminal=False)
                 raise
@@ -104,6 +110,22 @@ def run_daily(
                 result.seconds = time.monotonic() - started
                 log.line(result.summary())
     return result
+
+
+def _writable_log_dir(log_dir: Path | None) -> Path:
+    """``log_dir``, else ``$DVD_LOG_DIR``, else ``logs/``: created, or a ConfigError naming the setting."""
+    configured = os.environ.get(LOG_DIR_ENV)
+    path = log_dir or Path(configured or LOG_DIR)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as error:
+        where = f"{LOG_DIR_ENV}={configured}" if configured and not log_dir else f"the log directory {path}"
+        raise ConfigError(
+            f"{where}: cannot write run logs there ({error.strerror or error}); point {LOG_DIR_ENV} at a writable directory."
+        ) from None
+    return path
 
 
 def _steps(

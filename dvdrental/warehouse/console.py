@@ -3,7 +3,9 @@
 SQLMesh reports progress and failures to a :class:`sqlmesh.core.console.Console`; from Python the
 default one is a :class:`~sqlmesh.core.console.NoopConsole`. :class:`PipelineConsole` is that
 console plus a record (:class:`RunObservations`) of the models evaluated, the audits that passed
-or failed and the errors of failed models, which SQLMesh logs but a ``run`` does not raise.
+or failed and the errors of failed models, which SQLMesh logs but a ``run`` does not raise, and
+it forwards the same events to :class:`~dvdrental.warehouse.progress.ModelProgress`, which prints
+a line per model evaluated (on stderr) so that a long plan or run shows it is moving.
 :func:`dvdrental.warehouse.context.context` installs a fresh one for every context it opens, so
 this is the one place that observes SQLMesh.
 """
@@ -15,8 +17,12 @@ from dataclasses import dataclass, field
 
 from sqlmesh.core.console import NoopConsole
 
+from dvdrental.warehouse.progress import ModelProgress
+
 if t.TYPE_CHECKING:
-    from sqlmesh.core.snapshot import Snapshot
+    from sqlmesh.core.environment import EnvironmentNamingInfo
+    from sqlmesh.core.snapshot import Snapshot, SnapshotTableInfo
+    from sqlmesh.core.test import ModelTextTestResult
     from sqlmesh.utils.concurrency import NodeExecutionFailedError
 
 
@@ -32,9 +38,54 @@ class RunObservations:
 class PipelineConsole(NoopConsole):
     """SQLMesh's silent console that records what it is told (see the module doc)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: ModelProgress | None = None) -> None:
         super().__init__()
         self.observed = RunObservations()
+        self.progress = progress or ModelProgress()
+        self._naming: tuple["EnvironmentNamingInfo | None", str | None] = (None, None)
+
+    def log_test_results(self, result: "ModelTextTestResult", target_dialect: str) -> None:
+        failed = len(result.failures) + len(result.errors)
+        self.progress.tests_ran(result.testsRun - failed, failed)
+
+    def start_creation_progress(
+        self, snapshots: "list[Snapshot]", environment_naming_info: "EnvironmentNamingInfo", default_catalog: str | None
+    ) -> None:
+        self.progress.creating(len(snapshots))
+
+    def start_evaluation_progress(
+        self,
+        batched_intervals: "dict[Snapshot, t.Any]",
+        environment_naming_info: "EnvironmentNamingInfo",
+        default_catalog: str | None,
+        audit_only: bool = False,
+    ) -> None:
+        self._naming = (environment_naming_info, default_catalog)
+        self.progress.evaluation_started(sum(len(i) for i in batched_intervals.values()), audit_only)
+
+    def start_snapshot_evaluation_progress(self, snapshot: "Snapshot", audit_only: bool = False) -> None:
+        self.progress.model_started(self._display_name(snapshot))
+
+    def stop_evaluation_progress(self, success: bool = True) -> None:
+        self.progress.evaluation_stopped(success)
+
+    def start_promotion_progress(
+        self,
+        snapshots: "list[SnapshotTableInfo]",
+        environment_naming_info: "EnvironmentNamingInfo",
+        default_catalog: str | None,
+    ) -> None:
+        self.progress.promoting(environment_naming_info.name, len(snapshots))
+
+    def _display_name(self, snapshot: "Snapshot") -> str:
+        """``schema.table`` as the environment shows it (``silver__dev.x`` in dev), without the catalog."""
+        naming, catalog = self._naming
+        if naming is None:
+            return snapshot.name
+        try:
+            return snapshot.display_name(naming, catalog)
+        except Exception:  # display only: never let a name break a run
+            return snapshot.name
 
     def update_snapshot_evaluation_progress(
         self,
@@ -49,6 +100,9 @@ class PipelineConsole(NoopConsole):
         auto_restatement_triggers: t.Any = None,
     ) -> None:
         observed = self.observed
+        self.progress.model_done(
+            self._display_name(snapshot), None if duration_ms is None else duration_ms / 1000, num_audits_failed or 0
+        )
         if not audit_only:
             observed.models_run.add(snapshot.name)
         observed.audits_passed += num_audits_passed or 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from ingest.paths import warehouse_path
 from ingest.redaction import Redactor
 
 LOCAL, DATABRICKS, SPARK = "local", "databricks", "spark"
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's, all of them
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,23 @@ class Setting:
     purpose: str
     secret: bool = False
     default: str | None = None  # None: required (unless part of an either/or group)
+    kind: str = "text"  # what a value must look like: text, host, http_path, port (see problem())
 
     @property
     def required(self) -> bool:
         return self.default is None
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with ``value`` for this setting (None: nothing); never quotes a secret."""
+        if self.kind == "port" and not (value.isdigit() and 0 < int(value) < 65536):
+            return f"{self.name}={value!r} is not a port (a number from 1 to 65535)"
+        if self.kind == "host" and ("://" in value or "/" in value or " " in value):
+            return f"{self.name} is a URL or path, it must be the bare host name (e.g. adb-1234567890123456.7.azuredatabricks.net, no https://)"
+        if self.kind == "sslmode" and value not in SSLMODES:
+            return f"{self.name}={value!r} is not a libpq sslmode (one of {', '.join(SSLMODES)})"
+        if self.kind == "http_path" and not value.startswith("/"):
+            return f"{self.name} must start with / (e.g. /sql/1.0/warehouses/abc123)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -75,15 +90,19 @@ GATEWAYS: dict[str, Gateway] = {
         DATABRICKS,
         "Databricks SQL warehouse with Unity Catalog; SQLMesh state in PostgreSQL",
         settings=(
-            Setting("DATABRICKS_SERVER_HOSTNAME", "workspace host, e.g. adb-1234567890123456.7.azuredatabricks.net"),
-            Setting("DATABRICKS_HTTP_PATH", "SQL warehouse HTTP path, e.g. /sql/1.0/warehouses/abc123"),
+            Setting(
+                "DATABRICKS_SERVER_HOSTNAME", "workspace host, e.g. adb-1234567890123456.7.azuredatabricks.net", kind="host"
+            ),
+            Setting("DATABRICKS_HTTP_PATH", "SQL warehouse HTTP path, e.g. /sql/1.0/warehouses/abc123", kind="http_path"),
             Setting("DATABRICKS_CATALOG", "Unity Catalog catalog the schemas live in"),
             Setting("SQLMESH_STATE_HOST", "PostgreSQL host for SQLMesh's state"),
-            Setting("SQLMESH_STATE_PORT", "PostgreSQL port for SQLMesh's state", default="5432"),
+            Setting("SQLMESH_STATE_PORT", "PostgreSQL port for SQLMesh's state", default="5432", kind="port"),
             Setting("SQLMESH_STATE_USER", "PostgreSQL user for SQLMesh's state"),
             Setting("SQLMESH_STATE_PASSWORD", "PostgreSQL password for SQLMesh's state", secret=True),
             Setting("SQLMESH_STATE_DATABASE", "PostgreSQL database for SQLMesh's state"),
-            Setting("SQLMESH_STATE_SSLMODE", "libpq sslmode for the state database (e.g. require)", default=""),
+            Setting(
+                "SQLMESH_STATE_SSLMODE", "libpq sslmode for the state database (e.g. require)", default="", kind="sslmode"
+            ),
         ),
         auth_choices=((DATABRICKS_TOKEN,), (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)),
         drivers=(
@@ -135,14 +154,40 @@ def missing_settings(name: str) -> list[str]:
     return missing
 
 
+def invalid_settings(name: str) -> list[str]:
+    """One sentence per setting of gateway ``name`` that is set but malformed (a port that is no number...)."""
+    problems = []
+    for setting in gateway(name).all_settings():
+        value = settings.optional(setting.name)
+        problem = setting.problem(value) if value is not None else None
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def require_settings(name: str) -> None:
-    """Raise a ConfigError (exit code 2) naming every setting ``name`` lacks."""
+    """Raise a ConfigError (exit code 2) naming every setting ``name`` lacks or has malformed."""
     missing = missing_settings(name)
     if missing:
         raise ConfigError(
             f"The {name} gateway needs {', '.join(missing)}: set {'it' if len(missing) == 1 else 'them'} "
             f"in the environment or in .env (docs/databricks.md; `dvdrental doctor --gateway {name}`)."
         )
+    invalid = invalid_settings(name)
+    if invalid:
+        raise ConfigError(f"The {name} gateway's settings: {'; '.join(invalid)}. Fix them in the environment or in .env.")
+
+
+def check_gateway(name: str | None) -> str:
+    """The gateway ``name`` (default: ``$SQLMESH_GATEWAY``, else local), its settings checked: for
+    commands that must refuse a bad setting before they load or open anything."""
+    chosen = name or settings.optional("SQLMESH_GATEWAY") or LOCAL
+    if chosen not in GATEWAYS:
+        where = f"--gateway {chosen}" if name else f"SQLMESH_GATEWAY={chosen}"
+        raise ConfigError(f"{where}: no such gateway in config.yaml; choose one of {', '.join(GATEWAYS)}.")
+    if chosen != LOCAL:
+        require_settings(chosen)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -237,14 +282,24 @@ def probe_connections(name: str, timeout: float = 10.0) -> list[Probe]:
 
 
 def _probe_duckdb() -> str:
+    """The warehouse can be *written*: a run needs that, and read-only access says nothing about it."""
     import duckdb
 
     path = warehouse_path()
     if not path.exists():
-        return f"{path} does not exist yet (`dvdrental ingest` creates it)"
-    with duckdb.connect(str(path), read_only=True) as con:
-        con.execute("SELECT 1").fetchone()
-    return f"{path} opens"
+        # The nearest directory that exists is where the first ingest creates the rest.
+        existing = next(p for p in path.parents if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"{path} does not exist and {existing} is not writable: the first ingest could not create it")
+        return f"{path} does not exist yet; {existing} is writable (`dvdrental ingest` creates it)"
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path} is not writable (DuckDB also writes a .wal file next to it)")
+    try:
+        with duckdb.connect(str(path)) as con:  # read-write: fails when another process holds the file
+            con.execute("SELECT 1").fetchone()
+    except duckdb.Error as error:
+        raise PermissionError(f"{path} cannot be opened for writing: {first_line(error)}") from None
+    return f"{path} opens for writing"
 
 
 def _probe_databricks(timeout: float) -> str:

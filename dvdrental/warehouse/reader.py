@@ -14,9 +14,10 @@ import typing as t
 from pathlib import Path
 
 from dvdrental.warehouse.context import open_context
-from dvdrental.warehouse.gateways import gateway as known_gateway
-from ingest.errors import WarehouseError, first_line
+from dvdrental.warehouse.gateways import LOCAL, check_gateway
+from ingest.errors import ConfigError, WarehouseError, first_line
 from ingest.paths import PROJECT_ROOT, export_warehouse_path
+from ingest.settings import temporary_env
 
 Rows = tuple[tuple[str, ...], list[tuple]]  # (column names, rows)
 
@@ -46,12 +47,18 @@ def duckdb_warehouse(gateway: str | None = None) -> Path | None:
     # SQLMesh's config loader, imported here: commands import this module and `--help` stays fast.
     from sqlmesh.core.config import Config
     from sqlmesh.core.config.loader import load_config_from_paths
+    from sqlmesh.utils.errors import ConfigError as SQLMeshConfigError
 
-    if gateway:
-        known_gateway(gateway)  # an unknown name is a one-line ConfigError, not SQLMesh's traceback
+    # An unknown name or a missing setting is a one-line ConfigError, not SQLMesh's traceback.
+    chosen = check_gateway(gateway)
     export_warehouse_path()
-    config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
-    connection = config.get_connection(gateway)
+    # config.yaml renders the databricks/spark gateways only when SQLMESH_GATEWAY names them.
+    with temporary_env(SQLMESH_GATEWAY=None if chosen == LOCAL else chosen):
+        try:
+            config = load_config_from_paths(Config, project_paths=[PROJECT_ROOT / "config.yaml"])
+            connection = config.get_connection(gateway)
+        except SQLMeshConfigError as error:
+            raise ConfigError(f"config.yaml, gateway {chosen}: {first_line(error)}") from None
     if connection.type_ != "duckdb":
         return None
     path = Path(str(getattr(connection, "database", "")))

@@ -85,7 +85,10 @@ class RetryPolicy:
     def pause(self, attempt: int, what: str, reason: str, retry_after: float | None = None) -> None:
         """Sleep before retry ``attempt + 1``, or raise if retries are used up."""
         if attempt >= self.max_retries:
-            raise AirbyteError(f"{what} failed after {attempt + 1} attempt(s); last error: {reason}.")
+            raise AirbyteError(
+                f"{what} failed after {attempt + 1} attempt(s); last error: {reason}. "
+                f"Check AIRBYTE_API_URL and the network, or try again later."
+            )
         wait = self.delay(attempt, retry_after)
         logger.warning(
             "%s failed (%s); retry %d of %d in %.2fs%s",

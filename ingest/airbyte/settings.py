@@ -75,8 +75,6 @@ class AirbyteSettings:
             raise MissingSettingError(
                 "AIRBYTE_CLIENT_ID", "AIRBYTE_CLIENT_SECRET is set, so its application id is needed too"
             )
-        if not self.api_url.startswith(("http://", "https://")):
-            raise ConfigError(f"AIRBYTE_API_URL={self.api_url!r} must start with http:// or https://.")
         if self.auth_disabled:
             self._check_auth_disabled()
         elif not self.uses_client_credentials and not self.api_token:
@@ -86,6 +84,9 @@ class AirbyteSettings:
                 "(an application), or AIRBYTE_API_TOKEN (a bearer token); a self-managed Airbyte "
                 f"with authentication off takes AIRBYTE_AUTH={AUTH_NONE} instead",
             )
+        for name, url in (("AIRBYTE_API_URL", self.api_url), ("AIRBYTE_TOKEN_URL", self.token_url)):
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name}={url!r} must start with http:// or https://.")
         for name, value, minimum in (
             ("AIRBYTE_POLL_INTERVAL_SECONDS", self.poll_interval_seconds, 0.0),
             ("AIRBYTE_TIMEOUT_SECONDS", self.poll_timeout_seconds, 0.0),

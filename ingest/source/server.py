@@ -31,8 +31,8 @@ from urllib.parse import quote
 
 import psycopg
 
-from ingest.errors import SourceServerError
-from ingest.paths import LOCAL_DIR, sample_dump
+from ingest.errors import ConfigError, SourceServerError
+from ingest.paths import DUMP_ENV, LOCAL_DIR, sample_dump
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,12 @@ def _server_os_user() -> pwd.struct_passwd | None:
     """The unprivileged account the server runs as, or None when we are not root."""
     if os.geteuid() != 0:
         return None
+    chosen = os.environ.get(OS_USER_ENV)
+    if chosen:
+        try:
+            return pwd.getpwnam(chosen)
+        except KeyError:
+            raise ConfigError(f"{OS_USER_ENV}={chosen}: no such user on this machine; create it or unset {OS_USER_ENV}.") from None
     for name in (os.environ.get(OS_USER_ENV), "postgres", "nobody"):
         if not name:
             continue
@@ -175,7 +181,13 @@ class LocalPostgres:
 
     # --------------------------------------------------------------- commands
     def start(self, restore: bool = True) -> str:
-        """Initialise (first time), start, and restore the sample (first time). Returns the DSN."""
+        """Initialise (first time), start, and restore the sample (first time). Returns the DSN.
+
+        The sample archive is checked first when it will (or may) be needed: a bad
+        ``DVDRENTAL_DUMP`` is a setting error before any server is initialised or started.
+        """
+        if restore and (os.environ.get(DUMP_ENV) or not self.initialized):
+            sample_dump()
         if not self.initialized:
             self._initdb()
         state = self._require_state()
