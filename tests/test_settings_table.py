@@ -47,6 +47,8 @@ SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} 
     "AIRBYTE_MAX_RETRIES",
     "AIRBYTE_RETRY_BACKOFF_SECONDS",
     "AIRBYTE_CANCEL_ON_TERMINATION",
+    "AIRBYTE_AUTH",
+    "AIRBYTE_START_TIMEOUT_SECONDS",
 }
 
 CLOSED = f"postgresql://dvdrental@127.0.0.1:{free_port()}/dvdrental?connect_timeout=2"  # nothing listens
@@ -457,6 +459,30 @@ TABLE: tuple[Case, ...] = (
         2,
         "must be at least 0",
         {**AIRBYTE, "DVD_INGEST_VIA": "airbyte", "AIRBYTE_TIMEOUT_SECONDS": "-5"},
+    ),
+    Case(
+        "AIRBYTE_START_TIMEOUT_SECONDS",
+        "malformed",
+        ("airbyte", "check"),
+        2,
+        "must be at least 0",
+        {**AIRBYTE, "AIRBYTE_START_TIMEOUT_SECONDS": "-1"},
+    ),
+    Case(
+        "AIRBYTE_AUTH",
+        "wrong kind",
+        ("airbyte", "check"),
+        2,
+        "the only value is 'none'",
+        {**AIRBYTE, "AIRBYTE_AUTH": "off"},
+    ),
+    Case(
+        "AIRBYTE_AUTH",
+        "likely",
+        ("airbyte", "check"),
+        2,
+        "is for a self-managed Airbyte",
+        {**AIRBYTE, "AIRBYTE_API_TOKEN": "", "AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "https://api.airbyte.com/v1"},
     ),
     Case(
         "AIRBYTE_REQUEST_TIMEOUT_SECONDS",
