@@ -327,14 +327,18 @@ def test_forward_only_dev_plan_clones_prod_tables(spark_run: SparkRun) -> None:
     snapshot = spark_run.ctx.get_snapshot(FORWARD_ONLY_MODEL, raise_if_missing=True)
     dev_table, prod_table = snapshot.table_name(is_deployable=False), snapshot.table_name()
     assert any(dev_table.split(".")[-1].strip("`") in s.sql for s in clones), [s.sql for s in clones]
-    partitions = [
-        [r for r in spark_run.spark_rows(f"DESCRIBE TABLE {table}") if r[0].startswith("Part ")] for table in (prod_table, dev_table)
-    ]
-    assert partitions[0] and partitions[0] == partitions[1], partitions
+    partitions = [_partition_section(spark_run.spark_rows(f"DESCRIBE TABLE {table}")) for table in (prod_table, dev_table)]
+    assert len(partitions[0]) > 1 and partitions[0] == partitions[1], partitions
     dev_columns = [f.name for f in spark_run.spark.table(dev_table).schema.fields]
     assert "_dev_note" in dev_columns, dev_columns  # the forward-only change, applied to the clone
     prod_count = spark_run.spark_rows(f"SELECT COUNT(*) FROM {prod_table}")
     assert spark_run.spark_rows(f"SELECT COUNT(*) FROM {dev_table}") == prod_count
+
+
+def _partition_section(describe: list[tuple]) -> list[tuple]:
+    """The rows of DESCRIBE TABLE from its '# Partition Information' / '# Partitioning' header on."""
+    headers = [i for i, row in enumerate(describe) if str(row[0]).startswith("# Partition")]
+    return describe[headers[0] :] if headers else []
 
 
 @pytest.mark.parametrize("stand_in", ["use_catalog", "information_schema", "shallow_clone", "qualify"])
