@@ -29,9 +29,11 @@ replaces still fails on this Spark: a Spark that accepts one makes its stand-in 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import threading
+import time
 import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ class Statement:
     sent: str  # what Spark ran (== sql unless a stand-in replaced it)
     stand_in: str | None = None  # the stand-in's name
     probes: tuple[str, ...] = ()  # what the stand-in asked Spark to build ``sent``
+    seconds: float = 0.0  # in spark.sql (commands run there; a query's rows are fetched later)
 
 
 @dataclass
@@ -83,12 +86,23 @@ class StatementLog:
     def counts(self) -> Counter[str]:
         return Counter(statement_kind(s.sql) for s in self.statements)
 
+    def seconds(self) -> Counter[str]:
+        """Seconds in spark.sql by kind (stand-ins' probes included)."""
+        total: Counter[str] = Counter()
+        for s in self.statements:
+            total[statement_kind(s.sql)] += s.seconds
+        return total
+
     def write(self, path: Path) -> Path:
         """The log as a SQL file: each statement, and for a stand-in what Spark ran instead."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"-- {len(self.statements)} statements; by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(self.counts().items()))]
+        seconds = self.seconds()
+        lines = [
+            f"-- {len(self.statements)} statements; by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(self.counts().items())),
+            "-- seconds in spark.sql by kind: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(seconds.items())),
+        ]
         for number, statement in enumerate(self.statements, 1):
-            lines.append(f"\n-- [{number}] {statement_kind(statement.sql)}")
+            lines.append(f"\n-- [{number}] {statement_kind(statement.sql)} ({statement.seconds:.2f}s)")
             lines.append(statement.sql.strip() + ";")
             if statement.stand_in:
                 for probe in statement.probes:
@@ -263,13 +277,16 @@ def _tables(spark: "SparkSession", catalog: str, schema: str, probes: list[str])
 
 
 def _columns(spark: "SparkSession", catalog: str, schema: str, table: str, probes: list[str]) -> list[tuple]:
-    name = f"{_quoted(schema)}.{_quoted(table)}"
-    if not spark.catalog.tableExists(f"{schema}.{table}"):
-        return []
-    probe = f"DESCRIBE TABLE {name}"
+    from pyspark.errors import AnalysisException
+
+    probe = f"DESCRIBE TABLE {_quoted(schema)}.{_quoted(table)}"
     probes.append(probe)
+    try:
+        described = spark.sql(probe).collect()
+    except AnalysisException:
+        return []  # no such table (or schema): Databricks answers no rows
     rows = []
-    for row in spark.sql(probe).collect():
+    for row in described:
         if not row.col_name or row.col_name.startswith("#"):
             break  # the partitioning section follows
         rows.append((catalog, schema, table, row.col_name, row.data_type, len(rows)))
@@ -343,11 +360,14 @@ def databricks_adapter_on(spark: "SparkSession", log: StatementLog) -> t.Iterato
     execute = SparkSessionCursor.execute
 
     def execute_with_stand_ins(self: SparkSessionCursor, query: str, parameters: t.Any = None) -> None:
+        started = time.monotonic()
         statement = stand_in_for(self._spark, query)
-        log.add(statement)
         if statement.stand_in:
             logger.debug("stand-in %s: %s -> %s", statement.stand_in, query, statement.sent)
-        execute(self, statement.sent, parameters)
+        try:
+            execute(self, statement.sent, parameters)
+        finally:
+            log.add(dataclasses.replace(statement, seconds=time.monotonic() - started))
 
     SparkSessionCursor.execute = execute_with_stand_ins  # type: ignore[method-assign]
     try:
