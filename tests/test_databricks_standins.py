@@ -84,6 +84,8 @@ def test_shallow_clone_becomes_a_partitioned_copy() -> None:
     ("sql", "kind"),
     [
         ("INSERT INTO `t` REPLACE WHERE TRUE SELECT 1", "insert replace where true"),
+        ("WITH `c` AS (SELECT 1 AS `x`) INSERT INTO `t` REPLACE WHERE TRUE SELECT `x` FROM `c`", "insert replace where true"),
+        ("WITH `c` AS (SELECT 1 AS `x`) SELECT `x` FROM `c`", "with"),
         ("INSERT INTO `t` REPLACE WHERE `d` BETWEEN '2026-12-01' AND '2026-12-02' SELECT 1", "insert replace where <range>"),
         ("MERGE INTO `t` AS `__MERGE_TARGET__` USING (SELECT 1) AS `s` ON TRUE WHEN MATCHED THEN DELETE", "merge"),
         ("DELETE FROM `t` WHERE TRUE", "delete"),

@@ -118,9 +118,11 @@ def statement_kind(sql: str) -> str:
     text = " ".join(_LEADING_COMMENTS.sub("", sql, count=1).split()).upper()
     if _SHALLOW_CLONE.search(text):
         return "clone"
-    if text.startswith("INSERT") and " REPLACE WHERE TRUE" in text:
+    # sqlglot writes an INSERT's CTEs first: WITH ... INSERT INTO t REPLACE WHERE ... SELECT ...
+    insert = text.startswith("INSERT") or (text.startswith("WITH ") and re.search(r"\) INSERT INTO ", text))
+    if insert and re.search(r"\bINSERT INTO \S+ REPLACE WHERE TRUE\b", text):
         return "insert replace where true"
-    if text.startswith("INSERT") and " REPLACE WHERE " in text:
+    if insert and re.search(r"\bINSERT INTO \S+ REPLACE WHERE ", text):
         return "insert replace where <range>"
     if text.startswith("MERGE INTO"):
         return "merge"
