@@ -1,33 +1,36 @@
-"""Every model on Apache Spark (what Databricks runs), compared with the DuckDB gateway.
+"""Every model on SQLMesh's Databricks adapter over local Apache Spark, compared with DuckDB.
 
-Databricks cannot be reached from here, so the models are proven on a local Spark 3.5
-session (the `spark` gateway of config.yaml, local[2], Hive metastore and warehouse in a
-tmp dir). One module-scoped run:
+Production runs the models through SQLMesh's ``databricks`` engine adapter. Databricks cannot
+be reached from here, so that adapter is put on a local Spark 3.5 session, as in a Databricks
+job (the ``databricks_spark`` gateway of config.yaml; ingest/spark/databricks_standins.py):
+the SQL production issues (databricks dialect, ``INSERT INTO ... REPLACE WHERE``, ``MERGE``,
+``DELETE``, ``SHALLOW CLONE``, column comments) runs on Spark, with ANSI mode on as on a
+Databricks SQL warehouse, and four Databricks-only statements replaced by named stand-ins.
+Models are Apache Iceberg tables (the session's default format), standing in for Delta.
+
+One module-scoped run:
 
 1. bronze is loaded from the pristine sample into a fresh DuckDB warehouse (direct loader);
-2. the `local` gateway plans prod on it: the reference;
-3. the same bronze is copied into Spark as `bronze.raw_dvd_*`, typed as external_models.yaml
+2. the Spark session is built here (main thread: the adapter takes the active session) and
+   the same bronze copied into it as ``bronze.raw_dvd_*``, typed as external_models.yaml
    declares (ingest/spark/bronze.py);
-4. the `spark` gateway plans prod from empty; how long that takes is printed (`-s`) and
-   recorded as the test property `spark_plan_seconds`. Its models are Apache Iceberg tables
-   (config.yaml; jars from PyPI, ingest/spark/iceberg_jars.py), standing in for Databricks'
-   Delta: both give Spark the row-level operations SQLMesh uses (MERGE, DELETE, overwriting a
-   table the query reads); bronze stays Parquet;
-5. tomorrow's `run` of gold.fact_rental alone: SQLMesh's daily write path (MERGE INTO on
-   rental_id, then the DELETE post-statement) on the Iceberg table.
+3. the `local` gateway plans prod on it: the reference;
+4. the ``databricks_spark`` gateway plans prod from empty (time printed with ``-s``, test
+   property ``spark_plan_seconds``);
+5. the next day's ``sqlmesh run`` of silver.dvd_deletions and what reads it, and of a FULL
+   model (DAILY_MODELS): REPLACE WHERE of one interval on silver.dvd_deletions, MERGE INTO and
+   DELETE FROM on the gold unique-key models, REPLACE WHERE TRUE for the FULL one;
+6. a forward-only change of silver.dvd_deletions planned into a dev environment: SQLMesh
+   clones the prod tables it changes (SHALLOW CLONE on Databricks) and fills the clones.
 
-Then: every model built (a blocking audit failing is a failed model, so "built" includes
-"its audits passed"), and for every model built on both engines, row counts, sums of the
-numeric columns, and min/max/distinct counts of the other columns agree, and the five
-business answers (dvdrental/reports/answers.py) are equal.
+Then: every model built (a blocking audit failing is a failed model), each stand-in fired and
+the statement it replaces still fails on this Spark, the production models' row counts and
+column profiles equal DuckDB's, and so do the five business answers (dvdrental/reports/answers.py).
+Every statement sent to Spark, stand-ins marked, is written to
+``.local/databricks-spark/statements.sql`` with a count by kind.
 
-A model that open-source Spark cannot run for a reason that does not apply to Databricks,
-or that is reported to the models' owner and not fixed yet, is listed in
-KNOWN_SPARK_GAPS with the error and the fix. For those (and what SQLMesh skipped below
-them) the test runs each model's rendered SELECT on Spark itself, appending to its empty
-physical table in DAG order, then runs their audits with `Context.audit`: the SQL is
-proven on Spark and compared like the rest; only SQLMesh's write strategy for them is not.
-Such a run ends as XFAIL naming the gaps. A model failing that is not listed fails the test.
+The plain ``spark`` adapter (INSERT OVERWRITE, spark dialect) is not run: production never
+issues its SQL, and everything it reads or writes on Spark is read or written here too.
 
 Skip the whole module with DVD_SKIP_SPARK=1 (quick local runs); `make test` runs it.
 """
@@ -41,21 +44,29 @@ import shutil
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from ingest.paths import PROJECT_ROOT
+
 SKIP_ENV = "DVD_SKIP_SPARK"
+GATEWAY = "databricks_spark"
+STATEMENT_LOG = PROJECT_ROOT / ".local" / "databricks-spark" / "statements.sql"
+# The forward-only change planned into dev: a time-range model (REPLACE WHERE on its clone)
+# with unique-key models downstream (MERGE on theirs).
+FORWARD_ONLY_MODEL = "silver.dvd_deletions"
+DEV = "forward_only_dev"
+# The next day's run: the time-range model and everything below it (REPLACE WHERE of one
+# interval, then MERGE and DELETE in gold), and a FULL model (REPLACE WHERE TRUE). Not every
+# model: the module must stay as quick as the spark-adapter run it replaced.
+DAILY_MODELS = [f"{FORWARD_ONLY_MODEL}+", "gold.dim_film"]
 
 pytestmark = pytest.mark.skipif(
     os.environ.get(SKIP_ENV, "").lower() in ("1", "true", "yes"),
     reason=f"{SKIP_ENV}=1: the Spark gateway run is skipped",
 )
-
-# model -> why it does not build on local open-source Spark, and what fixes it. Empty: with
-# Iceberg, gold.fact_rental (and so fact_rental_monthly, report_rentals) builds like the rest.
-KNOWN_SPARK_GAPS: dict[str, str] = {}
 
 GATEWAY_ENV = (
     "DATABRICKS_SERVER_HOSTNAME",
@@ -65,43 +76,51 @@ GATEWAY_ENV = (
     "DATABRICKS_CLIENT_ID",
     "DATABRICKS_CLIENT_SECRET",
     "SQLMESH_GATEWAY",
+    "SQLMESH_RUNTIME_ENVIRONMENT",
 )
+
+
+@dataclass
+class Phase:
+    """One SQLMesh command on Spark: its outcome and the statements it sent."""
+
+    name: str
+    seconds: float
+    error: BaseException | None
+    statements: list[t.Any]  # ingest.spark.databricks_standins.Statement
+    failed: dict[str, str] = field(default_factory=dict)  # model -> error
+    skipped: set[str] = field(default_factory=set)
+    status: t.Any = None  # a run's CompletionStatus
+
+    def kinds(self, table: str | None = None) -> list[str]:
+        from ingest.spark.databricks_standins import statement_kind
+
+        return [statement_kind(s.sql) for s in self.statements if table is None or table in s.sql]
 
 
 @dataclass
 class SparkRun:
     local: t.Any  # sqlmesh Context on the DuckDB gateway
-    spark_ctx: t.Any  # sqlmesh Context on the spark gateway
+    ctx: t.Any  # sqlmesh Context on the databricks_spark gateway
     spark: t.Any  # the SparkSession
-    seconds: float
-    plan_error: BaseException | None
-    failed: dict[str, str] = field(default_factory=dict)  # model -> error
-    skipped: set[str] = field(default_factory=set)
-    # Known gaps and what they made SQLMesh skip: their rendered SELECT run on Spark by the test.
-    by_hand: list[str] = field(default_factory=list)
-    by_hand_error: str | None = None
-    by_hand_audits: list[tuple[str, str, int]] = field(default_factory=list)  # (model, audit, failing rows)
-    # The next day's `sqlmesh run` of gold.fact_rental after the plan: its status and statements.
-    daily: tuple[t.Any, list[str]] | None = None
+    log: t.Any  # ingest.spark.databricks_standins.StatementLog
+    plan: Phase
+    daily: Phase | None = None
+    dev: Phase | None = None
 
     @property
     def models(self) -> list[str]:
-        return sorted(name for name, model in _models(self.spark_ctx).items() if not model.kind.is_external)
+        return sorted(name for name, model in _models(self.ctx).items() if not model.kind.is_external)
 
     @property
     def built(self) -> list[str]:
-        if self.plan_error is not None and not (self.failed or self.skipped):
+        if self.plan.error is not None and not (self.plan.failed or self.plan.skipped):
             return []  # failed before evaluating anything we can tell apart
-        return [m for m in self.models if m not in self.failed and m not in self.skipped]
-
-    @property
-    def evaluated(self) -> list[str]:
-        """Models whose results exist on Spark: built by SQLMesh, or their SELECT run by the test."""
-        return sorted(set(self.built) | set(self.by_hand))
+        return [m for m in self.models if m not in self.plan.failed and m not in self.plan.skipped]
 
     def spark_table(self, model: str) -> str:
-        """The physical table of ``model`` on Spark (prod views exist only if the plan succeeded)."""
-        return self.spark_ctx.get_snapshot(model, raise_if_missing=True).table_name()
+        """The physical table of ``model``'s prod version on Spark."""
+        return self.ctx.get_snapshot(model, raise_if_missing=True).table_name()
 
     def spark_rows(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.spark.sql(sql).collect()]
@@ -135,7 +154,7 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
     warehouse = root / "warehouse" / "dvdrental.duckdb"
     with pytest.MonkeyPatch.context() as env:
         for name in GATEWAY_ENV:
-            env.delenv(name, raising=False)  # only local and spark are rendered in config.yaml
+            env.delenv(name, raising=False)  # only local, spark and databricks_spark are rendered
         env.setenv("DVD_WAREHOUSE_PATH", str(warehouse))
         env.setenv("DVD_SPARK_DIR", str(root / "spark"))
         env.setenv("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
@@ -143,67 +162,88 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
         from dvdrental.warehouse.context import context, plan_prod
         from ingest.bronze import load_bronze
         from ingest.spark.bronze import load_into_spark
+        from ingest.spark.databricks_standins import StatementLog, databricks_adapter_on
         from ingest.spark.session import spark_session
 
         load_bronze(pristine_dsn, warehouse, progress=False)
 
-        spark = spark_session("spark")
+        spark = spark_session(GATEWAY)
         spark.sparkContext.setLogLevel("ERROR")
         # Before the DuckDB plan: it keeps a read-write connection open in this process.
         counts = load_into_spark(spark, warehouse)
         assert all(counts.values()), counts
 
         local = context("local")
-        plan_prod(ctx=local)
+        plan_prod(ctx=local, skip_tests=True)  # the unit tests run in `sqlmesh test`
 
-        spark_ctx = context("spark")
-        failed: dict[str, str] = {}
-        skipped: set[str] = set()
-        console = spark_ctx.console
-        log_failed, log_skipped = console.log_failed_models, console.log_skipped_models
-
-        def record_failed(errors: list) -> None:
-            for error in errors:
-                node = getattr(error, "node", None)
-                name = getattr(node, "snapshot_name", None) or str(node)
-                cause = error.__cause__ or error
-                failed[_short(name)] = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
-            log_failed(errors)
-
-        def record_skipped(names: set[str]) -> None:
-            skipped.update(_short(n) for n in names)
-            log_skipped(names)
-
-        console.log_failed_models = record_failed
-        console.log_skipped_models = record_skipped
-
-        started = time.monotonic()
-        plan_error: BaseException | None = None
-        try:
-            spark_ctx.plan("prod", auto_apply=True, no_prompts=True)
-        except Exception as error:  # examined by the tests below
-            plan_error = error
-        seconds = time.monotonic() - started
-        print(f"\nSpark plan of prod from empty: {seconds:.0f}s")
-        run = SparkRun(local, spark_ctx, spark, seconds, plan_error, failed, skipped)
-
-        if plan_error is None and not failed and not skipped:
-            run.daily = _daily_run_of_fact_rental(spark_ctx)
-
-        if failed and set(failed) <= set(KNOWN_SPARK_GAPS):
-            # What SQLMesh could not write on plain Parquet tables, the test writes itself:
-            # each model's rendered SELECT, appended (INSERT INTO) to its empty physical
-            # table, in DAG order; then the models' own audits. That proves the SQL on
-            # Spark; only the write strategy (MERGE / DELETE / self-overwrite) stays Delta's.
-            try:
-                run.by_hand = _evaluate_by_hand(spark_ctx, spark, set(failed) | skipped)
-                run.by_hand_audits = _audit_by_hand(spark_ctx, run.by_hand)
-            except Exception as error:  # reported by test_every_model_builds_on_spark
-                run.by_hand_error = f"{type(error).__name__}: {str(error).strip()[:2000]}"
-
-        yield run
+        log = StatementLog()
+        with databricks_adapter_on(spark, log):
+            ctx = context(GATEWAY)
+            plan = _phase("plan of prod from empty", ctx, log, lambda: ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True))
+            run = SparkRun(local, ctx, spark, log, plan)
+            if plan.error is None and not plan.failed and not plan.skipped:
+                tomorrow = (date.today() + timedelta(days=1)).isoformat()
+                daily = {"select_models": DAILY_MODELS, "no_auto_upstream": True}
+                run.daily = _phase("next day's run", ctx, log, lambda: ctx.run("prod", execution_time=tomorrow, **daily))
+                run.dev = _forward_only_dev_plan(ctx, log)
+            written = log.write(STATEMENT_LOG)
+            print(f"\n{len(log.statements)} statements sent to Spark, by kind: {dict(sorted(log.counts().items()))}; log: {written}")
+            print("seconds in spark.sql by kind: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(log.seconds().items())))
+            yield run
+            ctx.close()
         spark.stop()
         _stop_jvm()
+
+
+def _phase(name: str, ctx: t.Any, log: t.Any, command: t.Callable[[], t.Any]) -> Phase:
+    """Run ``command`` (a plan or run on ``ctx``), recording failed and skipped models."""
+    failed: dict[str, str] = {}
+    skipped: set[str] = set()
+    console = ctx.console
+    log_failed, log_skipped = console.log_failed_models, console.log_skipped_models
+
+    def record_failed(errors: list) -> None:
+        for error in errors:
+            node = getattr(error, "node", None)
+            model = getattr(node, "snapshot_name", None) or str(node)
+            cause = error.__cause__ or error
+            failed[_short(model)] = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+        log_failed(errors)
+
+    def record_skipped(names: set[str]) -> None:
+        skipped.update(_short(n) for n in names)
+        log_skipped(names)
+
+    console.log_failed_models, console.log_skipped_models = record_failed, record_skipped
+    first = len(log.statements)
+    started = time.monotonic()
+    error: BaseException | None = None
+    status = None
+    try:
+        status = command()
+    except Exception as raised:  # examined by the tests below
+        error = raised
+    finally:
+        console.log_failed_models, console.log_skipped_models = log_failed, log_skipped
+    seconds = time.monotonic() - started
+    print(f"\nSpark, {name}: {seconds:.0f}s, {len(log.statements) - first} statements")
+    return Phase(name, seconds, error, log.statements[first:], failed, skipped, status)
+
+
+def _forward_only_dev_plan(ctx: t.Any, log: t.Any) -> Phase:
+    """A change of silver.dvd_deletions planned forward-only into dev: one more output column
+    (an additive change SQLMesh applies to the cloned table with ALTER TABLE)."""
+    from sqlmesh.core.model.common import ParsableSql
+
+    model = ctx.get_model(FORWARD_ONLY_MODEL, raise_if_missing=True)
+    query = model.query.select("CAST(NULL AS STRING) AS _dev_note")  # a UNION ALL: added to each branch
+    ctx.upsert_model(model, query_=ParsableSql.from_parsed_expression(query, model.dialect))
+    return _phase(
+        "forward-only dev plan",
+        ctx,
+        log,
+        lambda: ctx.plan(DEV, forward_only=True, auto_apply=True, no_prompts=True, skip_tests=True),
+    )
 
 
 def _stop_jvm() -> None:
@@ -219,68 +259,9 @@ def _stop_jvm() -> None:
             SparkContext._jvm = None
 
 
-def _daily_run_of_fact_rental(spark_ctx: t.Any) -> tuple[t.Any, list[str]]:
-    """Tomorrow's run of gold.fact_rental alone: not a first insert any more, so SQLMesh merges
-    (MERGE INTO on rental_id) and the post-statement deletes, on the Iceberg table, as on Delta.
-    Nothing changed in bronze, so its result must still equal DuckDB's (test_models_equal_duckdb).
-    Returns the run's completion status and every SQL statement the Spark adapter executed."""
-    from datetime import date, timedelta
-
-    from sqlmesh.core.engine_adapter.spark import SparkEngineAdapter
-
-    statements: list[str] = []
-    execute = SparkEngineAdapter._execute
-
-    def recording(self: t.Any, sql: str, *args: t.Any, **kwargs: t.Any) -> None:
-        statements.append(sql)
-        execute(self, sql, *args, **kwargs)
-
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(SparkEngineAdapter, "_execute", recording)
-        status = spark_ctx.run("prod", execution_time=tomorrow, select_models=["gold.fact_rental"], no_auto_upstream=True)
-    return status, statements
-
-
-def _now() -> str:
-    from datetime import date
-
-    return date.today().isoformat()
-
-
-def _evaluate_by_hand(spark_ctx: t.Any, spark: t.Any, models: set[str]) -> list[str]:
-    from sqlglot import exp
-
-    order = [_short(fqn) for fqn in spark_ctx.dag.sorted]
-    done = []
-    for model in [m for m in order if m in models]:
-        table = spark_ctx.get_snapshot(model, raise_if_missing=True).table_name()
-        query = spark_ctx.render(model, start=spark_ctx.config.model_defaults.start, end=_now())
-        if spark.catalog.tableExists(table):
-            columns = [exp.to_identifier(c) for c in query.named_selects]
-            insert = exp.insert(query, exp.to_table(table, dialect="spark"), columns=columns)
-            spark.sql(insert.sql(dialect="spark"))
-        else:
-            spark.sql(f"CREATE TABLE {table} USING parquet AS {query.sql(dialect='spark')}")
-        done.append(model)
-    return done
-
-
-def _audit_by_hand(spark_ctx: t.Any, models: list[str]) -> list[tuple[str, str, int]]:
-    """Each model's audits, as `sqlmesh audit` runs them: (model, audit, failing row count)."""
-    results = []
-    for model in models:
-        snapshot = spark_ctx.get_snapshot(model, raise_if_missing=True)
-        for result in spark_ctx.snapshot_evaluator.audit(
-            snapshot=snapshot,
-            start=spark_ctx.config.model_defaults.start,
-            end=_now(),
-            execution_time=_now(),
-            snapshots=spark_ctx.snapshots,
-        ):
-            assert not result.skipped, f"audit {result.audit.name} on {model} was skipped"
-            results.append((model, result.audit.name, int(result.count or 0)))
-    return results
+def _sent(statement: t.Any) -> str:
+    """A statement without SQLMesh's leading /* ... */ comments, on one line."""
+    return re.sub(r"^(/\*.*?\*/\s*)+", "", " ".join(statement.sql.split()))
 
 
 def test_bronze_in_spark_has_the_declared_airbyte_types(spark_run: SparkRun) -> None:
@@ -298,52 +279,99 @@ def _spark_type_name(databricks_type: str) -> str:
     return {"string": "string", "timestamp": "timestamp", "timestamp_ntz": "timestamp_ntz"}.get(simple, simple)
 
 
+def test_the_session_is_a_databricks_warehouse_s(spark_run: SparkRun) -> None:
+    """ANSI mode (Databricks SQL warehouses), Iceberg by default (Delta there), the Databricks adapter."""
+    from sqlmesh.core.engine_adapter.databricks import DatabricksEngineAdapter
+
+    assert type(spark_run.ctx.engine_adapter) is DatabricksEngineAdapter
+    assert spark_run.ctx.engine_adapter.is_spark_session_connection
+    assert spark_run.spark.conf.get("spark.sql.ansi.enabled") == "true"
+    assert spark_run.spark.conf.get("spark.sql.sources.default") == "iceberg"
+    provider = [r for r in spark_run.spark_rows(f"DESCRIBE TABLE EXTENDED {spark_run.spark_table('gold.fact_rental')}") if r[0] == "Provider"]
+    assert provider and provider[0][1].lower() == "iceberg", provider
+
+
 def test_every_model_builds_on_spark(spark_run: SparkRun, record_property: t.Callable[[str, t.Any], None]) -> None:
-    record_property("spark_plan_seconds", round(spark_run.seconds, 1))
-    if spark_run.plan_error is not None and not (spark_run.failed or spark_run.skipped):
-        raise AssertionError(f"the Spark plan failed before evaluating models: {spark_run.plan_error!r}")
-    unexpected = {m: e for m, e in spark_run.failed.items() if m not in KNOWN_SPARK_GAPS}
-    assert not unexpected, "models failed on Spark:\n" + "\n".join(f"  {m}: {e}" for m, e in unexpected.items())
-    failed_known = sorted(spark_run.failed)
-    # Skipped = downstream of a failure; nothing else may be missing.
-    assert set(spark_run.built) | set(spark_run.failed) | spark_run.skipped == set(spark_run.models)
-    if failed_known:
-        assert spark_run.by_hand_error is None, f"running the known gaps' SELECTs on Spark failed: {spark_run.by_hand_error}"
-        audited = {model for model, _, _ in spark_run.by_hand_audits}
-        assert audited == set(spark_run.by_hand), f"no audits ran for {set(spark_run.by_hand) - audited}"
-        failing = [f"{a} on {m}: {n} rows" for m, a, n in spark_run.by_hand_audits if n]
-        assert not failing, "audits failed on Spark: " + "; ".join(failing)
-        pytest.xfail(
-            f"SQLMesh built {len(spark_run.built)}/{len(spark_run.models)} models on Spark in {spark_run.seconds:.0f}s; "
-            f"known gaps: {', '.join(failed_known)} (skipped downstream: {', '.join(sorted(spark_run.skipped)) or 'none'}): "
-            f"their SELECTs ran on Spark by hand and their {len(spark_run.by_hand_audits)} audits passed; "
-            + " | ".join(f"{m}: {KNOWN_SPARK_GAPS[m]}" for m in failed_known)
-        )
-    assert spark_run.plan_error is None, repr(spark_run.plan_error)
+    plan = spark_run.plan
+    record_property("spark_plan_seconds", round(plan.seconds, 1))
+    assert not plan.failed, "models failed on Spark:\n" + "\n".join(f"  {m}: {e}" for m, e in plan.failed.items())
+    assert not plan.skipped, f"models skipped on Spark: {sorted(plan.skipped)}"
+    assert plan.error is None, repr(plan.error)
+    assert spark_run.built == spark_run.models
+    kinds = plan.kinds()
+    # The Databricks adapter's write strategy: never the spark adapter's INSERT OVERWRITE.
+    assert not any(k.startswith("insert overwrite") for k in spark_run.log.counts()), spark_run.log.counts()
+    assert "insert replace where <range>" in kinds, "no first load of the time-range model"
+    assert "create with comments" in kinds and "comment" in kinds, "no table or column comments registered"
 
 
-def test_known_gaps_are_still_gaps(spark_run: SparkRun) -> None:
-    """A listed gap that builds now must leave KNOWN_SPARK_GAPS (so the list never goes stale)."""
-    fixed = [m for m in KNOWN_SPARK_GAPS if m in spark_run.built]
-    assert not fixed, f"{', '.join(fixed)} build on Spark now: remove them from KNOWN_SPARK_GAPS"
+def test_next_day_run_merges_deletes_and_replaces_one_interval(spark_run: SparkRun) -> None:
+    """The write paths Databricks takes every day, on the tables SQLMesh built."""
+    daily = spark_run.daily
+    assert daily is not None, "no daily run: the plan did not build every model"
+    assert daily.error is None and not daily.failed, f"{daily.error!r} {daily.failed}"
+    assert daily.status is not None and daily.status.is_success, daily.status
+    fact = spark_run.spark_table("gold.fact_rental").split(".")[-1].strip("`")
+    assert {"merge", "delete"} <= set(daily.kinds(fact)), daily.kinds(fact)
+    assert "insert replace where true" in daily.kinds(), "no FULL model was refreshed (REPLACE WHERE TRUE)"
+    deletions = spark_run.spark_table(FORWARD_ONLY_MODEL).split(".")[-1].strip("`")
+    ranges = [_sent(s) for s in daily.statements if deletions in s.sql and "REPLACE WHERE" in s.sql.upper()]
+    assert len(ranges) == 1, ranges
+    # One day: the interval the run was due for.
+    bounds = re.findall(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}:\d{2}", ranges[0].split("REPLACE WHERE", 1)[1])
+    assert len(bounds) >= 2 and bounds[0] == date.today().isoformat(), ranges[0][:400]
 
 
-def test_fact_rental_daily_run_merges_and_deletes_on_spark(spark_run: SparkRun) -> None:
-    """The write path Databricks takes every day: MERGE INTO and DELETE FROM on the model's table."""
-    assert spark_run.daily is not None, "no daily run: the plan did not build every model"
-    status, statements = spark_run.daily
-    assert status.is_success, f"the daily run of gold.fact_rental failed: {status}"
-    table = spark_run.spark_table("gold.fact_rental").split(".")[-1].strip("`")
-    # Each statement starts with SQLMesh's /* SQLMESH_RUN: ... */ comment.
-    writes = [re.sub(r"^(/\*.*?\*/\s*)+", "", " ".join(sql.split()))[:80] for sql in statements if table in sql]
-    assert any(sql.upper().startswith("MERGE INTO") for sql in writes), writes
-    assert any(sql.upper().startswith("DELETE FROM") for sql in writes), writes
+def test_forward_only_dev_plan_clones_prod_tables(spark_run: SparkRun) -> None:
+    """Forward-only changes in dev start from a clone of the prod table (SHALLOW CLONE on
+    Databricks; here the copy the stand-in makes, partitioned like its source)."""
+    dev = spark_run.dev
+    assert dev is not None, "no dev plan: the plan did not build every model"
+    assert dev.error is None and not dev.failed, f"{dev.error!r} {dev.failed}"
+    clones = [s for s in dev.statements if s.stand_in == "shallow_clone"]
+    assert clones, dev.kinds()
+    snapshot = spark_run.ctx.get_snapshot(FORWARD_ONLY_MODEL, raise_if_missing=True)
+    dev_table, prod_table = snapshot.table_name(is_deployable=False), snapshot.table_name()
+    assert any(dev_table.split(".")[-1].strip("`") in s.sql for s in clones), [s.sql for s in clones]
+    partitions = [_partition_section(spark_run.spark_rows(f"DESCRIBE TABLE {table}")) for table in (prod_table, dev_table)]
+    assert len(partitions[0]) > 1 and partitions[0] == partitions[1], partitions
+    dev_columns = [f.name for f in spark_run.spark.table(dev_table).schema.fields]
+    assert "_dev_note" in dev_columns, dev_columns  # the forward-only change, applied to the clone
+    prod_count = spark_run.spark_rows(f"SELECT COUNT(*) FROM {prod_table}")
+    assert spark_run.spark_rows(f"SELECT COUNT(*) FROM {dev_table}") == prod_count
+
+
+def _partition_section(describe: list[tuple]) -> list[tuple]:
+    """The rows of DESCRIBE TABLE from its '# Partition Information' / '# Partitioning' header on."""
+    headers = [i for i, row in enumerate(describe) if str(row[0]).startswith("# Partition")]
+    return describe[headers[0] :] if headers else []
+
+
+@pytest.mark.parametrize("stand_in", ["use_catalog", "information_schema", "shallow_clone", "qualify"])
+def test_stand_in_fired_and_is_still_needed(spark_run: SparkRun, stand_in: str) -> None:
+    """Each stand-in replaced at least one statement, and that statement still fails on this
+    Spark: when a Spark accepts it, the stand-in goes (ingest/spark/databricks_standins.py)."""
+    from ingest.spark.databricks_standins import STAND_INS
+
+    assert set(STAND_INS) == {"use_catalog", "information_schema", "shallow_clone", "qualify"}
+    fired = spark_run.log.fired(stand_in)
+    assert fired, f"the {stand_in} stand-in never fired: is SQLMesh still sending that statement?"
+    with pytest.raises(Exception) as raised:
+        spark_run.spark.sql(fired[0].sql).collect()
+    assert type(raised.value).__module__.startswith(("pyspark", "py4j")), raised.value
+
+
+def test_statement_log_is_kept(spark_run: SparkRun) -> None:
+    text = STATEMENT_LOG.read_text()
+    assert text.startswith(f"-- {len(spark_run.log.statements)} statements")
+    for stand_in in ("use_catalog", "information_schema", "shallow_clone", "qualify"):
+        assert f"-- STAND-IN {stand_in} sent instead:" in text
 
 
 def test_models_equal_duckdb(spark_run: SparkRun) -> None:
     """Row counts and per-column profiles of every model built on Spark equal the DuckDB gateway's."""
     compared = []
-    for model in spark_run.evaluated:
+    for model in spark_run.built:
         columns = spark_run.duckdb_rows(
             "SELECT column_name, data_type FROM information_schema.columns "
             f"WHERE table_schema = '{model.split('.')[0]}' AND table_name = '{model.split('.')[1]}' "
@@ -364,8 +392,8 @@ def test_models_equal_duckdb(spark_run: SparkRun) -> None:
 def test_answers_equal_duckdb(spark_run: SparkRun) -> None:
     from dvdrental.reports.answers import QUESTIONS, answer_with
 
-    if "gold.report_rentals" not in spark_run.evaluated:
-        pytest.fail("gold.report_rentals was not evaluated on Spark (see test_every_model_builds_on_spark)")
+    if "gold.report_rentals" not in spark_run.built:
+        pytest.fail("gold.report_rentals was not built on Spark (see test_every_model_builds_on_spark)")
     report = spark_run.spark_table("gold.report_rentals")
 
     def spark_fetch(sql: str) -> tuple[tuple[str, ...], list[tuple]]:

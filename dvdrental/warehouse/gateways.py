@@ -26,7 +26,7 @@ from ingest.errors import ConfigError, first_line
 from ingest.paths import warehouse_path
 from ingest.redaction import Redactor
 
-LOCAL, DATABRICKS, SPARK = "local", "databricks", "spark"
+LOCAL, DATABRICKS, SPARK, DATABRICKS_SPARK = "local", "databricks", "spark", "databricks_spark"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's, all of them
 
 
@@ -119,6 +119,15 @@ GATEWAYS: dict[str, Gateway] = {
                 "directory for the Spark warehouse, metastore and state (setting it enables the gateway)",
                 default=".local/spark",
             ),
+        ),
+        drivers=(Driver("pyspark", "pyspark", "the Spark session (needs Java 17)"),),
+    ),
+    # Production's Databricks adapter on that local Spark (ingest/spark/databricks_standins.py).
+    DATABRICKS_SPARK: Gateway(
+        DATABRICKS_SPARK,
+        "SQLMesh's Databricks adapter on local Apache Spark (local[2]), as in a Databricks job; state in DuckDB",
+        settings=(
+            Setting("DVD_SPARK_DIR", "directory for the Spark warehouse, metastore and state", default=".local/spark"),
         ),
         drivers=(Driver("pyspark", "pyspark", "the Spark session (needs Java 17)"),),
     ),
@@ -274,7 +283,7 @@ def probe_connections(name: str, timeout: float = 10.0) -> list[Probe]:
             return [Probe("connections", False, "not tried: settings are missing")]
         probes.append(Probe("Databricks SQL warehouse", *_with_timeout(timeout, lambda: _probe_databricks(timeout))))
         probes.append(Probe("state (PostgreSQL)", *_with_timeout(timeout, lambda: _probe_state(timeout))))
-    elif name == SPARK:
+    elif name in (SPARK, DATABRICKS_SPARK):
         probes.append(Probe("Spark", True, "local engine, no server: started by the plan (java and pyspark checked above)"))
     for probe in probes:
         probe.detail = redact(probe.detail, name)

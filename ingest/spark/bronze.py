@@ -103,7 +103,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         description="Copy bronze.raw_dvd_* from the DuckDB warehouse into the local Spark of the spark gateway.",
     )
     parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default: $DVD_WAREHOUSE_PATH)")
-    parser.add_argument("--gateway", default="spark", help="the spark gateway of config.yaml (default: spark)")
+    parser.add_argument(
+        "--gateway", default="spark", help="a local Spark gateway of config.yaml: spark (default) or databricks_spark"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from ingest.spark.session import spark_session  # starts pyspark's import only when asked to
