@@ -78,7 +78,7 @@ def databricks_target() -> Target:
             f"environment or in .env."
         )
     host, http_path, catalog = (settings.optional(name) for name in names)
-    if "/" in host or ":" in host:
+    if host and ("/" in host or ":" in host):
         raise ConfigError(f"DATABRICKS_SERVER_HOSTNAME={host}: give the host name only, without scheme or port.")
     query = urlencode({"http_path": http_path, "catalog": catalog, "schema": GOLD_SCHEMA}, quote_via=quote)
     return Target(

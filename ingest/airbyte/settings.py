@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -137,7 +138,7 @@ class AirbyteSettings:
         """The values that must never reach a log line or an error message."""
         return tuple(s for s in (self.client_secret, self.api_token) if s)
 
-    def replace(self, **changes: object) -> AirbyteSettings:
+    def replace(self, **changes: t.Any) -> AirbyteSettings:
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 import time
+import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -146,13 +147,13 @@ def read_source_columns(dsn: str, tables: tuple[SourceTable, ...]) -> dict[str, 
         with psycopg.connect(dsn, autocommit=True) as conn:
             for table in tables:
                 qualified = f"{SOURCE_SCHEMA}.{table.name}"
-                exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified,)).fetchone()[0]
+                exists = _scalar(conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified,)))
                 if not exists:
                     raise SourceError(
                         f"The source {where} has no table {qualified}. "
                         f"Restore the DVD rental sample there or fix DVD_SOURCE_DSN."
                     )
-                allowed = conn.execute("SELECT has_table_privilege(%s, 'SELECT')", (qualified,)).fetchone()[0]
+                allowed = _scalar(conn.execute("SELECT has_table_privilege(%s, 'SELECT')", (qualified,)))
                 if not allowed:
                     raise SourceError(
                         f"Permission denied on {qualified} in the source {where}: "
@@ -217,7 +218,7 @@ def _current_generation(con: duckdb.DuckDBPyConnection, tables: tuple[SourceTabl
         ).fetchall()
     }
     generations = [
-        con.execute(f"SELECT max(_airbyte_generation_id) FROM {t.bronze_fqn}").fetchone()[0]
+        _scalar(con.execute(f"SELECT max(_airbyte_generation_id) FROM {t.bronze_fqn}"))
         for t in tables
         if t.bronze_name in existing
     ]
@@ -241,7 +242,7 @@ def _load_table(
         # (postgres_query runs on the extension's transaction connection). Counted by PostgreSQL
         # itself: through the scanner, count(*) would stream one NULL per row by COPY (2x slower).
         count_sql = f'SELECT count(*) FROM {SOURCE_SCHEMA}."{table.name}"'  # our own names: no quotes to escape
-        expected = con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')").fetchone()[0]
+        expected = _scalar(con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')"))
         select_list = ",\n  ".join(
             [*metadata_select(generation, extracted_at, meta).values(), *(c.duckdb_select("src") for c in columns)]
         )
@@ -251,7 +252,7 @@ def _load_table(
         sql = f"INSERT INTO {table.bronze_fqn}\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
         with _Progress(con, table.name, expected, show_progress):
             con.execute(sql)
-        loaded = con.execute(f"SELECT count(*) FROM {table.bronze_fqn}").fetchone()[0]
+        loaded = _scalar(con.execute(f"SELECT count(*) FROM {table.bronze_fqn}"))
     except duckdb.Error as error:
         if _is_disk_full(error):
             raise  # a warehouse problem, not the source's: load_bronze reports it
@@ -357,3 +358,10 @@ class _Progress:
         )
         sys.stderr.flush()
 
+
+def _scalar(cursor: t.Any) -> t.Any:
+    """The one value a one-row, one-column query returned (an aggregate always returns a row)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LoadError("a query that always returns one row returned none")
+    return row[0]

@@ -2,7 +2,7 @@
 
 Production bronze is written by Airbyte (source-postgres -> destination-
 databricks 4.x, direct load); the local loader writes the same layout so the
-silver models run unchanged on both. This module is the one place the
+staging models run unchanged on both. This module is the one place the
 mapping is written down (README "Bronze layout" repeats it for readers).
 
 Every bronze table is Airbyte's four metadata columns first, then the source
@@ -35,7 +35,7 @@ as of commit 1610c23b; types come from JDBC result-set metadata,
   BIGINT would not fit either way (the local cast fails; Airbyte nulls it and says so in
   ``_airbyte_meta``).
 * Older source-postgres versions (the Java connector) read domains as strings; the
-  silver models cast ``release_year`` so they are right for either type, and a bronze
+  staging models cast ``release_year`` so they are right for either type, and a bronze
   written by such a connection would be STRING where this file says BIGINT.
 * ``_airbyte_generation_id`` is counted per stream (each stream's table has its own
   counter, a new stream starts at 1): nothing may compare it across tables.
@@ -121,7 +121,7 @@ ORDER BY table_name, ordinal_position
 def declared_source_columns(external_models: Path | None = None) -> dict[str, list[str]]:
     """Source columns per bronze table as external_models.yaml declares them (metadata columns left out).
 
-    These are the columns SQLMesh (and so the silver models) expect in bronze.
+    These are the columns SQLMesh (and so the staging models) expect in bronze.
     """
     return {table: list(types) for table, types in declared_source_column_types(external_models).items()}
 
@@ -158,7 +158,7 @@ def retyped_declared_columns(
     """(table, column, declared type, type bronze would get) for declared columns whose source type changed.
 
     A column that would land in bronze with another type than external_models.yaml declares
-    (say integer -> text: BIGINT -> STRING) would make the silver casts fail, or worse, succeed
+    (say integer -> text: BIGINT -> STRING) would make the staging casts fail, or worse, succeed
     with another meaning. Compared on the Databricks type, the one the declaration uses.
     """
     retyped = []
@@ -181,9 +181,9 @@ def missing_declared_columns(
     """(table, column) pairs declared for bronze but absent from the source: renamed or dropped.
 
     Extra source columns are fine (they are carried into bronze, and nothing reads them);
-    only a missing declared column breaks the contract with the silver models.
+    only a missing declared column breaks the contract with the staging models.
     """
-    missing = []
+    missing: list[tuple[str, str]] = []
     for table, columns in source_columns.items():
         present = {column.name for column in columns}
         missing.extend((table, name) for name in declared.get(bronze_prefix + table, []) if name not in present)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import time
+import typing as t
 from datetime import timedelta
 from typing import Callable
 
@@ -130,11 +131,11 @@ def with_database(dsn: str, database: str) -> str:
         return f"{scheme}://{authority}/{database}" + (f"?{query}" if query else "")
     params = conninfo_to_dict(dsn)
     params["dbname"] = database
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def _database_of(dsn: str) -> str:
-    return conninfo_to_dict(dsn).get("dbname") or "dvdrental"
+    return str(conninfo_to_dict(dsn).get("dbname") or "dvdrental")
 
 
 def scale_database(
@@ -143,7 +144,7 @@ def scale_database(
     target: str | None = None,
     replace: bool = False,
     log: Callable[[str], None] = logger.info,
-    restore_fallback: Callable[[str], None] | None = None,
+    restore_fallback: Callable[[str], object] | None = None,
 ) -> str:
     """Build (or reuse) the ×``factor`` copy of the sample at ``source_dsn``. Returns its DSN.
 
@@ -160,9 +161,9 @@ def scale_database(
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target,)).fetchone()
         if exists and not replace:
-            comment = conn.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (target,)
-            ).fetchone()[0]
+            (comment,) = _one_row(
+                conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (target,))
+            )
             if comment == f"{MARKER}{factor}":
                 log(f"{target} already holds the ×{factor} copy; reusing it (--replace rebuilds it)")
                 return target_dsn
@@ -176,7 +177,7 @@ def scale_database(
         conn.execute("SET maintenance_work_mem = '512MB'")
         with conn.transaction():
             conn.execute(_DROP_CONSTRAINTS)
-            rental_stride, payment_stride = conn.execute(_PARAMS).fetchone()
+            rental_stride, payment_stride = _one_row(conn.execute(_PARAMS))
             params = {
                 "copies": factor - 1,
                 "span": SHIFT,
@@ -208,7 +209,7 @@ def scale_database(
 
 
 def _create_copy(
-    admin: str, base: str, scratch: str, log: Callable[[str], None], restore_fallback: Callable[[str], None] | None
+    admin: str, base: str, scratch: str, log: Callable[[str], None], restore_fallback: Callable[[str], object] | None
 ) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
@@ -271,7 +272,15 @@ def append_day(dsn: str) -> tuple[int, int, object]:
     their rental. Returns (rentals, payments, the new day).
     """
     with psycopg.connect(dsn) as conn:
-        rentals, payments, day = conn.execute(_APPEND_DAY).fetchone()
+        rentals, payments, day = _one_row(conn.execute(_APPEND_DAY))
         conn.execute("SELECT setval('rental_rental_id_seq', (SELECT max(rental_id) FROM rental))")
         conn.execute("SELECT setval('payment_payment_id_seq', (SELECT max(payment_id) FROM payment))")
     return rentals, payments, day
+
+
+def _one_row(cursor: t.Any) -> tuple:
+    """The row of a query that always returns exactly one (aggregates, a VALUES list)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise SourceError("a query that always returns one row returned none")
+    return tuple(row)

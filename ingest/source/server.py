@@ -331,7 +331,7 @@ class LocalPostgres:
             kwargs.update(user=self.os_user.pw_uid, group=self.os_user.pw_gid, extra_groups=[])
             env["HOME"] = self.os_user.pw_dir
         result = subprocess.run(
-            argv, capture_output=True, text=True, env=env, cwd="/", **kwargs  # type: ignore[arg-type]
+            argv, capture_output=True, text=True, env=env, cwd="/", **kwargs  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()

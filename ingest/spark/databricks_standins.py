@@ -90,7 +90,7 @@ class StatementLog:
         """Seconds in spark.sql by kind (stand-ins' probes included)."""
         total: Counter[str] = Counter()
         for s in self.statements:
-            total[statement_kind(s.sql)] += s.seconds
+            total[statement_kind(s.sql)] += s.seconds  # type: ignore[assignment]  # Counter of floats
         return total
 
     def write(self, path: Path) -> Path:
@@ -158,7 +158,7 @@ def information_schema(spark: "SparkSession", sql: str) -> Replacement | None:
     import sqlglot
     from sqlglot import exp
 
-    query = sqlglot.parse_one(sql, read=DIALECT)
+    query: t.Any = sqlglot.parse_one(sql, read=DIALECT)  # a SELECT (it has .with_)
     probes: list[str] = []
     ctes: dict[str, exp.Expression] = {}
     for table in list(query.find_all(exp.Table)):
@@ -168,6 +168,7 @@ def information_schema(spark: "SparkSession", sql: str) -> Replacement | None:
         filters = _equalities(query)
         schema = _only(filters, "table_schema", view)
         catalog = spark.catalog.currentCatalog()
+        columns: tuple[str, ...]
         if view == "tables":
             rows = _tables(spark, catalog, schema, probes)
             columns = _TABLES_COLUMNS
@@ -287,7 +288,7 @@ def _columns(spark: "SparkSession", catalog: str, schema: str, table: str, probe
         described = spark.sql(probe).collect()
     except AnalysisException:
         return []  # no such table (or schema): Databricks answers no rows
-    rows = []
+    rows: list[t.Any] = []
     for row in described:
         if not row.col_name or row.col_name.startswith("#"):
             break  # the partitioning section follows
