@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, write_plan_diff
+from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, PlanDiffReport, write_plan_diff
 from ingest.paths import PROJECT_ROOT
 from tests.models_fixtures import PROJECT_PARTS, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
 from tests.models_fixtures import query as query_warehouse
@@ -50,18 +50,26 @@ def scratch_prod(tmp_path: Path, warehouse: Path, sample_warehouse: Path) -> Pat
     return project
 
 
+def change_and_diff(
+    project: Path, tmp_path: Path, staging_model: str, column: str, new: str
+) -> tuple[str, PlanDiffReport]:
+    """Rewrite ``column``'s line of a staging model of the scratch project as ``new``; the plan diff (text, report)."""
+    model = project / "models" / "staging" / staging_model
+    sql = model.read_text()
+    line = f"\n  {column}, -- "
+    assert line in sql, (staging_model, column)
+    model.write_text(sql.replace(line, f"\n  {new}, -- "))
+    path, report = write_plan_diff(tmp_path / "plan-diff.md", paths=[project])
+    return path.read_text(), report
+
+
 def test_model_change_is_reported_direct_and_indirect(scratch_prod: Path, tmp_path: Path, warehouse: Path) -> None:
     unchanged_path, unchanged = write_plan_diff(tmp_path / "unchanged.md", paths=[scratch_prod])
     assert not unchanged.has_changes
     assert NO_CHANGES in unchanged_path.read_text()
 
-    model = scratch_prod / "models" / "staging" / "dvd_country.sql"  # silver.dvd_country publishes it
-    sql = model.read_text()
-    assert "  country, -- Country name." in sql
-    model.write_text(sql.replace("  country, -- Country name.", "  UPPER(country) AS country, -- Country name."))
-
-    path, report = write_plan_diff(tmp_path / "plan-diff.md", paths=[scratch_prod])
-    text = path.read_text()
+    # silver.dvd_country publishes it
+    text, report = change_and_diff(scratch_prod, tmp_path, "dvd_country.sql", "country", "UPPER(country) AS country")
 
     assert report.named("directly modified") == ["staging.dvd_country"]
     indirect = set(report.named("indirectly modified"))
@@ -97,13 +105,9 @@ def test_reference_change_leaves_the_event_chain_alone(scratch_prod: Path, tmp_p
     The change does not alter a value (no customer name has surrounding blanks), so every table
     diff must match in full: a difference there would be noise (floating-point sums).
     """
-    model = scratch_prod / "models" / "staging" / "dvd_customer.sql"
-    sql = model.read_text()
-    assert "  first_name, -- First name." in sql
-    model.write_text(sql.replace("  first_name, -- First name.", "  TRIM(first_name) AS first_name, -- First name."))
-
-    path, report = write_plan_diff(tmp_path / "plan-diff.md", paths=[scratch_prod])
-    text = path.read_text()
+    text, report = change_and_diff(
+        scratch_prod, tmp_path, "dvd_customer.sql", "first_name", "TRIM(first_name) AS first_name"
+    )
 
     assert report.named("directly modified") == ["staging.dvd_customer"]
     indirect = set(report.named("indirectly modified"))
