@@ -3,7 +3,8 @@
 One day on a private copy of the sample, all before the next daily run (the run comes a day
 later, as a scheduled one does):
 
-* customer 1 moves to India and rents three minutes later;
+* customer 1 moves to the country with the longest rentals, rents three minutes later and
+  returns the copy five days on;
 * customer 2 moves twice (to India, then to another country), renting after each move;
 * customer 3's e-mail and address change with the `last_updated` trigger off, so
   `customer.last_update` stays as it was; it rents just before the extraction and again after it.
@@ -71,6 +72,7 @@ class Day:
     warehouse: Path
     source_dsn: str
     old_address: dict[int, int]  # customer -> address before the day
+    longest: int  # an address in the country with the longest rentals
     india: int  # an address in India
     elsewhere: int  # an address in another country
     moved_at: dict[int, datetime]  # customer -> its last_update after the day
@@ -101,12 +103,24 @@ def _live_one_day(dsn: str) -> dict[str, t.Any]:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute("CREATE SCHEMA before_changes")
         conn.execute("CREATE TABLE before_changes.customer AS SELECT * FROM customer")
-        # Countries none of the three lives in: India (the top country, so its counts move) and another.
+        # Countries none of the three lives in: India (the most rentals, so its count moves), the country
+        # with the longest rentals (few rentals: one more moves its average), and another.
+        countries_of_the_three = (
+            "SELECT ci.country_id FROM customer cu JOIN address ca ON ca.address_id = cu.address_id "
+            "JOIN city ci ON ci.city_id = ca.city_id WHERE cu.customer_id IN (1, 2, 3)"
+        )
+        longest = _one(
+            conn,
+            "SELECT a.address_id FROM address a JOIN city ci USING (city_id) WHERE ci.country_id = ("
+            "  SELECT ci2.country_id FROM rental r JOIN customer cu USING (customer_id) "
+            "  JOIN address a2 ON a2.address_id = cu.address_id JOIN city ci2 ON ci2.city_id = a2.city_id "
+            f"  WHERE r.return_date IS NOT NULL AND ci2.country_id NOT IN ({countries_of_the_three}) "
+            "  GROUP BY ci2.country_id ORDER BY AVG(r.return_date - r.rental_date) DESC LIMIT 1) "
+            "ORDER BY a.address_id LIMIT 1",
+        )
         address_in = (
             "SELECT a.address_id FROM address a JOIN city USING (city_id) JOIN country co USING (country_id) "
-            "WHERE (co.country = 'India') = %s AND co.country_id NOT IN ("
-            "  SELECT ci.country_id FROM customer cu JOIN address ca ON ca.address_id = cu.address_id "
-            "  JOIN city ci ON ci.city_id = ca.city_id WHERE cu.customer_id IN (1, 2, 3)) "
+            f"WHERE (co.country = 'India') = %s AND co.country_id NOT IN ({countries_of_the_three}) "
             "ORDER BY a.address_id LIMIT 1"
         )
         india, elsewhere = _one(conn, address_in, (True,)), _one(conn, address_in, (False,))
@@ -115,10 +129,14 @@ def _live_one_day(dsn: str) -> dict[str, t.Any]:
         )
         rentals: dict[str, int] = {}
 
-        # 1 moves to India (the trigger sets last_update = now()) and rents three minutes later.
-        conn.execute("UPDATE customer SET address_id = %s WHERE customer_id = 1", (india,))
+        # 1 moves (the trigger sets last_update = now()), rents three minutes later, returns it in five days.
+        conn.execute("UPDATE customer SET address_id = %s WHERE customer_id = 1", (longest,))
         rentals["after_move"] = _rent(
             conn, 1, "(SELECT last_update FROM customer WHERE customer_id = 1) + interval '3 minutes'"
+        )
+        conn.execute(
+            "UPDATE rental SET return_date = rental_date + interval '5 days' WHERE rental_id = %s",
+            (rentals["after_move"],),
         )
 
         # 2 moves to India, rents, moves on elsewhere, rents again: the load sees only the last move.
@@ -140,7 +158,14 @@ def _live_one_day(dsn: str) -> dict[str, t.Any]:
         moved_at = dict(
             conn.execute("SELECT customer_id, last_update FROM customer WHERE customer_id IN (1, 2, 3)").fetchall()
         )
-    return {"old_address": old, "india": india, "elsewhere": elsewhere, "moved_at": moved_at, "rentals": rentals}
+    return {
+        "old_address": old,
+        "longest": longest,
+        "india": india,
+        "elsewhere": elsewhere,
+        "moved_at": moved_at,
+        "rentals": rentals,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -179,18 +204,19 @@ def test_a_rental_minutes_after_a_move_is_on_the_new_address(day: Day) -> None:
     # The new version starts when the source changed the customer, not at the run a day later.
     assert _versions(day, 1) == [
         (day.old_address[1], datetime(1970, 1, 1), day.moved_at[1]),
-        (day.india, day.moved_at[1], None),
+        (day.longest, day.moved_at[1], None),
     ]
-    assert _address_of(day, "after_move") == day.india
+    assert _address_of(day, "after_move") == day.longest
     [(country,)] = query(
         day.warehouse, "SELECT country FROM gold.report_rentals WHERE rental_id = ?", [day.rentals["after_move"]]
     )
-    assert country == "India"
+    [(expected,)] = query(day.warehouse, "SELECT country FROM gold.dim_address WHERE address_id = ?", [day.longest])
+    assert country == expected
     # The older rentals (the sample's 32) stay on the address the customer had then.
     assert query(
         day.warehouse,
         "SELECT address_id, COUNT(*) FROM gold.fact_rental WHERE customer_id = 1 GROUP BY ALL ORDER BY 2",
-    ) == [(day.india, 1), (day.old_address[1], 32)]
+    ) == [(day.longest, 1), (day.old_address[1], 32)]
 
 
 def test_two_moves_between_runs_open_one_version_at_the_last(day: Day) -> None:
