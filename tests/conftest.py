@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -36,15 +37,22 @@ def pristine_dsn(pg_server: LocalPostgres) -> str:
     return pg_server.dsn(PRISTINE)
 
 
-@pytest.fixture
-def source_db(pg_server: LocalPostgres) -> Iterator[str]:
-    """A private, writable copy of the sample for one test. Yields its DSN."""
+@contextmanager
+def cloned_source(pg_server: LocalPostgres) -> Iterator[str]:
+    """A private, writable copy of the sample (its DSN), dropped afterwards; for fixtures of any scope."""
     name = f"dvd_test_{os.getpid()}_{next(_counter)}"
     with pg_server.connect("postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{PRISTINE}"')
     yield pg_server.dsn(name)
     with pg_server.connect("postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def source_db(pg_server: LocalPostgres) -> Iterator[str]:
+    """A private, writable copy of the sample for one test. Yields its DSN."""
+    with cloned_source(pg_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture

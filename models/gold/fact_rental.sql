@@ -59,13 +59,14 @@ WITH rentals_to_refresh AS (
       (stored.is_late, CASE WHEN stored.is_returned THEN stored.rental_duration_days > film.rental_duration END)
     )
   UNION
-  -- the customer got a new version, or one closed: the version valid at rental time can differ
+  -- the customer got a new version (written in this interval, wherever its valid_from lies: it is
+  -- the source's change time) or its last one closed: the version valid at rental time can differ
   SELECT
     rental.rental_id
   FROM silver.dvd_rental AS rental
   WHERE
     rental.customer_id IN (
-      SELECT customer_id FROM gold.dim_customer WHERE valid_from >= @start_ts OR valid_to >= @start_ts
+      SELECT customer_id FROM gold.dim_customer WHERE _changed_at >= @start_ts OR valid_to >= @start_ts
     )
 ), rentals AS (
   -- A build from the start of the history takes every rental (@changes_only drops the filter).

@@ -43,7 +43,12 @@ WITH months AS (
     film_id,
     CAST(DATE_TRUNC('MONTH', returned_at) AS DATE) AS month_start,
     COUNT(*) AS rentals_returned,
-    AVG(rental_duration_days) AS avg_duration_days_returned
+    /* The mean duration in millionths of a day, rounded half up, in integer arithmetic: durations
+       are whole seconds, so the sum is exact and every build on every engine gets the same digits.
+       (Averaging the fact's fractional days summed floats, which differed in the last digit between
+       two builds, 4.8375 vs 4.8374999999999995; and DuckDB and Spark ROUND a float differently.)
+       round(s / (n * 86400) * 10^6) = (2 * 10^6 * s + n * 86400) DIV (2 * n * 86400). */
+    (2000000 * SUM(TIMESTAMPDIFF(SECOND, rental_at, returned_at)) + 86400 * COUNT(*)) DIV (172800 * COUNT(*)) AS avg_duration_microdays_returned
   FROM gold.fact_rental
   WHERE is_returned
   GROUP BY film_id, CAST(DATE_TRUNC('MONTH', returned_at) AS DATE)
@@ -77,7 +82,7 @@ SELECT
   CAST(COALESCE(rentals_outstanding.rentals_outstanding, 0) AS INT) AS rentals_outstanding, -- Rentals out at the end of the month: started by then, not returned by then.
   CAST(COALESCE(rentals_started.distinct_customers, 0) AS INT) AS distinct_customers, -- Distinct customers who started a rental of the film in the month.
   CAST(COALESCE(revenue_by_payment_month.revenue, 0) AS DECIMAL(11, 2)) AS revenue, -- Payments made in the month for rentals of the film (by payment month).
-  CAST(rentals_returned.avg_duration_days_returned AS DOUBLE) AS avg_duration_days_returned -- Mean fractional days of the rentals returned in the month; NULL when none.
+  CAST(CAST(rentals_returned.avg_duration_microdays_returned AS DECIMAL(18, 0)) * 0.000001 AS DECIMAL(10, 6)) AS avg_duration_days_returned -- Mean fractional days of the rentals returned in the month (6 decimals, about a tenth of a second); NULL when none.
 FROM month_film_grid AS grid
 LEFT JOIN rentals_started
   ON rentals_started.film_id = grid.film_id AND rentals_started.month_start = grid.month_start

@@ -11,14 +11,19 @@ MODEL (
   owner 'data-engineering',
   grain rental_id,
   description 'Checked staging table of rentals (public.rental): one row per rental_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the rental left the source; a rental whose references are not in bronze yet waits for the next run. Its audits gate silver.dvd_rental (docs/reliability.md).',
-  -- The parents the referential-integrity audits check (audits resolve only models the model depends on).
-  depends_on (staging.dvd_inventory, staging.dvd_customer),
+  /* The referential audits check the copy and the customer against the same load's bronze, not
+     staging.dvd_inventory / staging.dvd_customer: audits resolve only tables the model depends on,
+     and depending on a reference model would make every change to it (a reformatted column, a
+     comment) a change of this model and of everything built on it, i.e. a rebuild of every event
+     table. Bronze is external (edits to models never change it) and holds the same keys: the
+     reference staging tables are its newest copy of each key. */
+  depends_on (bronze.raw_dvd_inventory, bronze.raw_dvd_customer, bronze.raw_dvd_film, bronze.raw_dvd_address),
   audits (
     -- Row checks look at the rows this run wrote (and any a failed run left): the rest passed them before.
     not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id), condition := @written_since_interval_start()),
     unique_values(columns := (rental_id), condition := @written_since_interval_start()),
-    references_dimension(column := inventory_id, dimension := staging.dvd_inventory, dimension_column := inventory_id, condition := NOT _is_deleted),
-    references_dimension(column := customer_id, dimension := staging.dvd_customer, dimension_column := customer_id, condition := NOT _is_deleted),
+    references_dimension(column := inventory_id, dimension := bronze.raw_dvd_inventory, dimension_column := inventory_id, condition := NOT _is_deleted),
+    references_dimension(column := customer_id, dimension := bronze.raw_dvd_customer, dimension_column := customer_id, condition := NOT _is_deleted),
     not_before(column := return_date, earlier := rental_date, condition := @written_since_interval_start()),
     not_in_future(column := rental_date, condition := @written_since_interval_start()),
     not_in_future(column := return_date, condition := @written_since_interval_start()),
@@ -59,27 +64,29 @@ WITH bronze_hashes AS (
   WHERE @changes_only(CAST(rental_id AS INT) IN (SELECT rental_id FROM changed_keys WHERE NOT is_gone))
   QUALIFY @is_latest_extract(rental_id)
 ), complete_copies AS (
-  -- Copies whose film is in bronze too (on the Airbyte path the two come from different stream reads).
+  /* Copies whose film is in bronze too (on the Airbyte path the two come from different stream
+     reads). Read from bronze, like the referential audits, so this model does not depend on the
+     reference models (see depends_on above). */
   SELECT
-    inventory.inventory_id
-  FROM staging.dvd_inventory AS inventory
-  JOIN staging.dvd_film AS film
+    CAST(inventory.inventory_id AS INT) AS inventory_id
+  FROM bronze.raw_dvd_inventory AS inventory
+  JOIN bronze.raw_dvd_film AS film
     ON film.film_id = inventory.film_id
 ), complete_customers AS (
   -- Customers whose address is in bronze too (the same reason).
   SELECT
-    customer.customer_id
-  FROM staging.dvd_customer AS customer
-  JOIN staging.dvd_address AS address
+    CAST(customer.customer_id AS INT) AS customer_id
+  FROM bronze.raw_dvd_customer AS customer
+  JOIN bronze.raw_dvd_address AS address
     ON address.address_id = customer.address_id
 ), first_reference_read AS (
   -- When the first of the streams a rental points into was read (the same moment on the local path).
   SELECT
     LEAST(
-      (SELECT MIN(_loaded_at) FROM staging.dvd_inventory),
-      (SELECT MIN(_loaded_at) FROM staging.dvd_film),
-      (SELECT MIN(_loaded_at) FROM staging.dvd_customer),
-      (SELECT MIN(_loaded_at) FROM staging.dvd_address)
+      (SELECT MIN(@airbyte_loaded_at()) FROM bronze.raw_dvd_inventory),
+      (SELECT MIN(@airbyte_loaded_at()) FROM bronze.raw_dvd_film),
+      (SELECT MIN(@airbyte_loaded_at()) FROM bronze.raw_dvd_customer),
+      (SELECT MIN(@airbyte_loaded_at()) FROM bronze.raw_dvd_address)
     ) AS read_at
 ), rentals_waiting_for_references AS (
   /* Rentals read after those streams and changed within a day of it, pointing at a copy or

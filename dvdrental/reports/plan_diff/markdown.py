@@ -6,6 +6,7 @@ import typing as t
 from datetime import datetime, timezone
 
 from dvdrental.reports.plan_diff.report import (
+    DIFF_DECIMALS,
     DIFF_ENV,
     NO_CHANGES,
     SAMPLE_ROWS,
@@ -39,7 +40,8 @@ def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
     ]
     for change in report.changes:
         out.append(
-            f"| `{change.name}` | {change.kind} | {change.category} | {', '.join(f'`{u}`' for u in change.upstream)} |"
+            f"| `{change.name}` | {change.kind} | {change.category}{', forward-only' if change.forward_only else ''} "
+            f"| {', '.join(f'`{u}`' for u in change.upstream)} |"
         )
     out.append("")
 
@@ -64,7 +66,12 @@ def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
     out.append("")
 
     if report.table_diffs:
-        out += [f"## Data: `prod` vs the change (table_diff, environment `{DIFF_ENV}`)", ""]
+        out += [
+            f"## Data: `prod` vs the change (table_diff, environment `{DIFF_ENV}`)",
+            "",
+            f"Numbers are compared at {DIFF_DECIMALS} decimal places.",
+            "",
+        ]
         for d in report.table_diffs:
             out += [
                 f"### `{d.model}`",

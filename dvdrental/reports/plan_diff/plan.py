@@ -102,6 +102,10 @@ def _display(snapshot: t.Any) -> str:
     return snapshot.node.name if hasattr(snapshot, "node") else snapshot.name
 
 
+def _forward_only(snapshot: t.Any) -> bool:
+    return bool(getattr(snapshot, "is_forward_only", False))
+
+
 def _category(snapshot: t.Any) -> str:
     category = getattr(snapshot, "change_category", None)
     if category is None:
@@ -121,7 +125,10 @@ def _read_plan(ctx: "Context", plan: t.Any, report: PlanDiffReport) -> None:
         report.changes.append(ModelChange(info.node_name if hasattr(info, "node_name") else info.name, "removed", "breaking"))
     for sid in sorted(plan.directly_modified, key=lambda s: s.name):
         name = names.get(sid, sid.name)
-        report.changes.append(ModelChange(name, "directly modified", _category(snapshots.get(sid))))
+        snapshot = snapshots.get(sid)
+        report.changes.append(
+            ModelChange(name, "directly modified", _category(snapshot), forward_only=_forward_only(snapshot))
+        )
         try:
             report.text_diffs[name] = diff.text_diff(sid.name)
         except Exception:  # the diff is a nicety; the summary stands without it
@@ -137,6 +144,7 @@ def _read_plan(ctx: "Context", plan: t.Any, report: PlanDiffReport) -> None:
                 "indirectly modified",
                 _category(snapshots.get(sid)),
                 tuple(sorted(set(below[sid]))),
+                forward_only=_forward_only(snapshots.get(sid)),
             )
         )
     for sid in sorted(getattr(plan, "metadata_updated", set()), key=lambda s: s.name):

@@ -2,7 +2,8 @@
 
 The change is built into the dev environment ``plan_diff_ci`` on the local DuckDB gateway,
 each model is compared with prod by SQLMesh's ``table_diff`` (row counts, matches, schema
-changes, a sample of differing rows narrowed to the columns that differ), then the
+changes, a sample of differing rows narrowed to the columns that differ; numbers at
+``DIFF_DECIMALS`` places), then the
 environment is invalidated and its views dropped at once.
 """
 
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 
 from dvdrental.errors import TransformError
 from dvdrental.reports.plan_diff.report import (
+    DIFF_DECIMALS,
     DIFF_ENV,
     SAMPLE_ROWS,
     PlanDiffReport,
@@ -41,6 +43,7 @@ def table_diffs(ctx: "Context", models: list[str], report: PlanDiffReport) -> No
                         target=DIFF_ENV,
                         select_models=[model],
                         limit=SAMPLE_ROWS,
+                        decimals=DIFF_DECIMALS,
                         show=False,
                         warn_grain_check=True,
                         skip_grain_check=False,
@@ -50,10 +53,9 @@ def table_diffs(ctx: "Context", models: list[str], report: PlanDiffReport) -> No
                 report.notes.append(f"table_diff of {model} failed: {first_line(error)}")
                 continue
             if not diffs:
-                report.notes.append(
-                    f"{model}: same physical table in prod and in the change (a non-breaking change reuses it): "
-                    "no table diff."
-                )
+                change = report.change_of(model)
+                why = change.why_no_table_diff if change else "the change reuses prod's table"
+                report.notes.append(f"{model}: same physical table in prod and in the change ({why}): no table diff.")
             report.table_diffs.extend(summary)
     finally:
         try:
