@@ -19,10 +19,10 @@ import logging
 import sys
 import threading
 import time
-import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg
@@ -359,7 +359,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _scalar(cursor: t.Any) -> t.Any:
+def _scalar(cursor: Any) -> Any:
     """The one value a one-row, one-column query returned (an aggregate always returns a row)."""
     row = cursor.fetchone()
     if row is None:
