@@ -77,7 +77,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/sqlmesh lint
 
-test: install
+test: install lint
 	$(BIN)/sqlmesh test
 	$(BIN)/pytest
 

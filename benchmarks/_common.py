@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def machine() -> dict[str, object]:
 
 def record(bench: str, row: dict[str, object]) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    entry = {"bench": bench, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), **row}
+    entry = {"bench": bench, "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), **row}
     with open(RESULTS_DIR / f"{bench}.jsonl", "a") as fh:
         fh.write(json.dumps(entry, default=str) + "\n")
 
@@ -121,7 +121,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     """A Markdown table (also readable in a terminal)."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
+    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"  # noqa: E731
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in cells)])
 
 

@@ -26,7 +26,7 @@ import argparse
 import json
 import shutil
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,7 +84,7 @@ def render_script(out: Path) -> list[str]:
 
     ctx = Context(paths=[str(ROOT)])
     by_fqn = {model.fqn: model for model in ctx.models.values()}
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     statements, gold = [], []
     schemas = set()
     for fqn in ctx.dag:
@@ -101,8 +101,10 @@ def render_script(out: Path) -> list[str]:
         if model.kind.is_scd_type_2:
             # SQLMesh's first load of a type-2 model: every row is a version valid from 1970-01-01, open-ended.
             valid_from, valid_to = model.kind.valid_from_name.name, model.kind.valid_to_name.name
-            body = (f"SELECT *, TIMESTAMP '1970-01-01 00:00:00' AS \"{valid_from}\", "
-                    f"CAST(NULL AS TIMESTAMP) AS \"{valid_to}\" FROM ({body})")
+            body = (
+                f"SELECT *, TIMESTAMP '1970-01-01 00:00:00' AS \"{valid_from}\", "
+                f'CAST(NULL AS TIMESTAMP) AS "{valid_to}" FROM ({body})'
+            )
         self_reference = any(t.name == target.name and t.db == target.db for t in query.find_all(exp.Table))
         if self_reference:
             # An incremental model reading its own table (@this_model): as SQLMesh does on the first
@@ -139,7 +141,9 @@ def _duckdb_forms(node):
         and len(node.this.expressions) == 2
         and node.this.expressions[1].name == "ARRAY<STRING>"
     ):
-        return exp.Anonymous(this="from_json", expressions=[node.this.expressions[0].copy(), exp.Literal.string('["VARCHAR"]')])
+        return exp.Anonymous(
+            this="from_json", expressions=[node.this.expressions[0].copy(), exp.Literal.string('["VARCHAR"]')]
+        )
     return node
 
 
@@ -188,12 +192,17 @@ def sqlmesh(args: list[str], warehouse: Path, check: bool = True):
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--factors", type=factors_arg, default=[1, 10, 100, 600])
-    parser.add_argument("--overhead-factors", type=factors_arg, default=[100, 600], help="factors in the overhead target")
+    parser.add_argument(
+        "--overhead-factors", type=factors_arg, default=[100, 600], help="factors in the overhead target"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--daily-factor", type=int, default=600, help="0: skip the daily run")
-    parser.add_argument("--parts", default="build,quick,daily",
-                        help="build, quick (test/no-change plan), daily; without build, the warehouses and "
-                             "full-build times of the last build run are reused")
+    parser.add_argument(
+        "--parts",
+        default="build,quick,daily",
+        help="build, quick (test/no-change plan), daily; without build, the warehouses and "
+        "full-build times of the last build run are reused",
+    )
     args = parser.parse_args(argv)
     parts = set(args.parts.split(","))
     if not models_present():
@@ -210,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict:
     built: dict[int, Path] = {}
     if "build" not in parts:
         built, summary = _previous_build(args.factors)
-    for factor in (args.factors if "build" in parts else []):
+    for factor in args.factors if "build" in parts else []:
         base = bronze_warehouse(factor)
         plan_s, plan_rss, direct_s, direct_rss, ratio = Series(), Series(), Series(), Series(), Series()
         for run in range(args.runs):
@@ -225,27 +234,68 @@ def main(argv: list[str] | None = None) -> dict:
             direct_s.add(direct.wall)
             direct_rss.add(direct.rss_mb)
             ratio.add(plan.wall / direct.wall)
-            record("build", {"factor": factor, "run": run, "plan_s": plan.wall, "plan_rss_mb": plan.rss_mb,
-                             "direct_s": direct.wall, "direct_rss_mb": direct.rss_mb, "gold_rows": counts_plan})
-            print(f"  x{factor} run {run + 1}: sqlmesh plan {plan.wall:.1f}s, direct SQL {direct.wall:.1f}s "
-                  f"(overhead {plan.wall / direct.wall:.2f}x)", flush=True)
+            record(
+                "build",
+                {
+                    "factor": factor,
+                    "run": run,
+                    "plan_s": plan.wall,
+                    "plan_rss_mb": plan.rss_mb,
+                    "direct_s": direct.wall,
+                    "direct_rss_mb": direct.rss_mb,
+                    "gold_rows": counts_plan,
+                },
+            )
+            print(
+                f"  x{factor} run {run + 1}: sqlmesh plan {plan.wall:.1f}s, direct SQL {direct.wall:.1f}s "
+                f"(overhead {plan.wall / direct.wall:.2f}x)",
+                flush=True,
+            )
             direct_wh.unlink()
         built[factor] = wh
         rental_rows = gold_counts(wh, ["gold.fact_rental"])["gold.fact_rental"]
-        build_rows.append([f"×{factor}", f"{rental_rows:,}", plan_s.fmt(".1f"), direct_s.fmt(".1f"), ratio.fmt(".2f"),
-                           f"{plan_s.median / rental_rows * 1e6:.2f}", plan_rss.fmt(".0f")])
+        build_rows.append(
+            [
+                f"×{factor}",
+                f"{rental_rows:,}",
+                plan_s.fmt(".1f"),
+                direct_s.fmt(".1f"),
+                ratio.fmt(".2f"),
+                f"{plan_s.median / rental_rows * 1e6:.2f}",
+                plan_rss.fmt(".0f"),
+            ]
+        )
         summary[factor] = {"plan_s": plan_s.median, "direct_s": direct_s.median, "overhead": ratio.median}
 
     if build_rows:
-        print(f"\n### Build from empty: `sqlmesh plan` vs the rendered model SQL run directly in DuckDB, {args.runs} runs\n")
-        print(table(["scale", "fact_rental rows", "sqlmesh plan s", "direct SQL s", "overhead", "µs per rental (plan)",
-                     "plan peak RSS MB"], build_rows))
+        print(
+            "\n### Build from empty: `sqlmesh plan` vs the rendered model SQL run directly in DuckDB, "
+            f"{args.runs} runs\n"
+        )
+        print(
+            table(
+                [
+                    "scale",
+                    "fact_rental rows",
+                    "sqlmesh plan s",
+                    "direct SQL s",
+                    "overhead",
+                    "µs per rental (plan)",
+                    "plan peak RSS MB",
+                ],
+                build_rows,
+            )
+        )
     if "quick" in parts and built:
         quick(built, summary)
     if "daily" in parts and args.daily_factor and args.daily_factor in built:
-        summary["daily"] = daily(args.daily_factor, built[args.daily_factor], summary[args.daily_factor]["plan_s"], gold)
+        summary["daily"] = daily(
+            args.daily_factor, built[args.daily_factor], summary[args.daily_factor]["plan_s"], gold
+        )
     m = machine()
-    print(f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}")
+    print(
+        f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}"
+    )
     return summary
 
 
@@ -280,8 +330,15 @@ def quick(built: dict[int, Path], summary: dict) -> None:
         noop_s.add(noop.wall)
     record("build_quick", {"test_s": test_s.values, "noop_plan_s": noop_s.values, "factor": small})
     print("\n### `sqlmesh test` and a no-change `sqlmesh plan` (3 runs)\n")
-    print(table(["command", "seconds", "target"], [["sqlmesh test", test_s.fmt(".1f"), "≤ 10 s"],
-                                                   [f"sqlmesh plan, no change (×{small})", noop_s.fmt(".1f"), "≤ 5 s"]]))
+    print(
+        table(
+            ["command", "seconds", "target"],
+            [
+                ["sqlmesh test", test_s.fmt(".1f"), "≤ 10 s"],
+                [f"sqlmesh plan, no change (×{small})", noop_s.fmt(".1f"), "≤ 5 s"],
+            ],
+        )
+    )
     summary["test_s"], summary["noop_plan_s"] = test_s.median, noop_s.median
 
 
@@ -315,7 +372,7 @@ def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dic
     full_build_s = build.wall  # the full build, measured in this same run
     rentals, payments, day = append_day(dsn)
     ingest = measure([PYTHON, LOAD_ONE, "direct", dsn, str(wh), ""])
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
     # the transform step of `dvdrental daily` (sqlmesh run on prod; the CLI has no --execution-time)
     run = measure([PYTHON, "-c", RUN_PROD, tomorrow], env={**ENV, "DVD_WAREHOUSE_PATH": str(wh)})
     rebuilt = copy_of(wh, "rebuild_wh", factor)
@@ -335,17 +392,35 @@ def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dic
         diffs = {"comparison failed": str(error).splitlines()[0]}
     ratio = run.wall / full_build_s
     status = (run.stdout.strip().splitlines() or ["?"])[-1]
-    row = {"factor": factor, "run_status": status, "new_rentals": rentals, "new_payments": payments, "day": day, "ingest_s": ingest.wall,
-           "run_s": run.wall, "full_build_s": full_build_s, "rebuild_s": rebuild.wall, "ratio": ratio, "gold_diffs": diffs}
+    row = {
+        "factor": factor,
+        "run_status": status,
+        "new_rentals": rentals,
+        "new_payments": payments,
+        "day": day,
+        "ingest_s": ingest.wall,
+        "run_s": run.wall,
+        "full_build_s": full_build_s,
+        "rebuild_s": rebuild.wall,
+        "ratio": ratio,
+        "gold_diffs": diffs,
+    }
     record("daily", row)
     print(f"\n### Daily run at ×{factor}: one new day ({rentals} rentals, {payments} payments on {day})\n")
-    print(table(["step", "seconds", "vs full build"], [
-        ["ingest (full refresh of bronze)", f"{ingest.wall:.1f}", "-"],
-        [f"sqlmesh run on prod (transform, {status})", f"{run.wall:.1f}", f"{ratio:.2f}"],
-        ["full build from empty (sqlmesh plan, same run)", f"{full_build_s:.1f}", "1.00"],
-    ]))
-    print(f"\ngold after the daily run equals a full rebuild: {all(v == 0 for v in diffs.values())} "
-          f"(rows differing per table: {diffs})")
+    print(
+        table(
+            ["step", "seconds", "vs full build"],
+            [
+                ["ingest (full refresh of bronze)", f"{ingest.wall:.1f}", "-"],
+                [f"sqlmesh run on prod (transform, {status})", f"{run.wall:.1f}", f"{ratio:.2f}"],
+                ["full build from empty (sqlmesh plan, same run)", f"{full_build_s:.1f}", "1.00"],
+            ],
+        )
+    )
+    print(
+        f"\ngold after the daily run equals a full rebuild: {all(v == 0 for v in diffs.values())} "
+        f"(rows differing per table: {diffs})"
+    )
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return row

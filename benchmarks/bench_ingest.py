@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
             rows, psql_s, psql_rss, psql_cpu = psql_limit(dsn)
             ways["psql"].add(rows, psql_s, psql_cpu, psql_rss)
             seconds = {"psql": psql_s}
-            order = loaders[run % len(loaders):] + loaders[: run % len(loaders)]
+            order = loaders[run % len(loaders) :] + loaders[: run % len(loaders)]
             for way in order:
                 result, _, rss_mb, cpu_s = load(way, dsn, fresh_file(wh_dir / f"{way}.duckdb"), TABLE)
                 assert result["rows"] == rows, (way, result, rows)
@@ -127,34 +127,78 @@ def main(argv: list[str] | None = None) -> dict:
                 full_wall, total_rows = full["seconds"], full["rows"]
                 full_secs.add(full_wall)
                 full_rss.add(full_rss_mb)
-            record("ingest", {"factor": factor, "run": run, "table": TABLE, "rows": rows, "order": order,
-                              "seconds": seconds, "cpu_s": {w: s.cpu.values[-1] for w, s in ways.items()},
-                              "rss_mb": {w: s.rss.values[-1] for w, s in ways.items()},
-                              "loadavg_1m_before": loadavg.values[-1],
-                              "full_rows": total_rows, "full_s": full_wall, "full_rss_mb": full_rss_mb})
-            print(f"  x{factor} run {run + 1} (load {loadavg.values[-1]:.1f}): "
-                  + ", ".join(f"{w} {s:.2f}s" for w, s in seconds.items())
-                  + (f", full {full_wall:.2f}s" if full_wall else ""), flush=True)
+            record(
+                "ingest",
+                {
+                    "factor": factor,
+                    "run": run,
+                    "table": TABLE,
+                    "rows": rows,
+                    "order": order,
+                    "seconds": seconds,
+                    "cpu_s": {w: s.cpu.values[-1] for w, s in ways.items()},
+                    "rss_mb": {w: s.rss.values[-1] for w, s in ways.items()},
+                    "loadavg_1m_before": loadavg.values[-1],
+                    "full_rows": total_rows,
+                    "full_s": full_wall,
+                    "full_rss_mb": full_rss_mb,
+                },
+            )
+            print(
+                f"  x{factor} run {run + 1} (load {loadavg.values[-1]:.1f}): "
+                + ", ".join(f"{w} {s:.2f}s" for w, s in seconds.items())
+                + (f", full {full_wall:.2f}s" if full_wall else ""),
+                flush=True,
+            )
         for name, series in ways.items():
-            way_rows.append([f"×{factor}", f"{rows:,}", LABELS[name], series.rate.fmt(",.0f"), series.seconds.fmt(".2f"),
-                             series.cpu.fmt(".1f"), series.rss.fmt(".0f")])
-        ratio_rows.append([f"×{factor}", to_plain.fmt(".2f"), to_adbc.fmt(".2f"), to_psql.fmt(".2f"), loadavg.fmt(".1f")])
+            way_rows.append(
+                [
+                    f"×{factor}",
+                    f"{rows:,}",
+                    LABELS[name],
+                    series.rate.fmt(",.0f"),
+                    series.seconds.fmt(".2f"),
+                    series.cpu.fmt(".1f"),
+                    series.rss.fmt(".0f"),
+                ]
+            )
+        ratio_rows.append(
+            [f"×{factor}", to_plain.fmt(".2f"), to_adbc.fmt(".2f"), to_psql.fmt(".2f"), loadavg.fmt(".1f")]
+        )
         if full_secs.values:
-            growth_rows.append([f"×{factor}", f"{total_rows:,}", full_secs.fmt(".2f"),
-                                f"{total_rows / full_secs.median:,.0f}", f"{full_secs.median / total_rows * 1e6:.2f}",
-                                full_rss.fmt(".0f")])
-        summary[factor] = {"to_plain": to_plain.median, "to_adbc": to_adbc.median, "to_psql": to_psql.median,
-                           "rss_mb": ways["direct"].rss.max, "full_s": full_secs.median, "rows": total_rows}
+            growth_rows.append(
+                [
+                    f"×{factor}",
+                    f"{total_rows:,}",
+                    full_secs.fmt(".2f"),
+                    f"{total_rows / full_secs.median:,.0f}",
+                    f"{full_secs.median / total_rows * 1e6:.2f}",
+                    full_rss.fmt(".0f"),
+                ]
+            )
+        summary[factor] = {
+            "to_plain": to_plain.median,
+            "to_adbc": to_adbc.median,
+            "to_psql": to_psql.median,
+            "rss_mb": ways["direct"].rss.max,
+            "full_s": full_secs.median,
+            "rows": total_rows,
+        }
 
     print(f"\n### Ingest: `{TABLE}` into a fresh warehouse, every way in the same run, {args.runs} runs\n")
     print(table(["scale", "rows", "way", "rows/s", "seconds", "process CPU s", "peak RSS MB"], way_rows))
-    print("\n### The direct loader's speed as a ratio (other way's seconds / the loader's, same run; > 1: loader faster)\n")
+    print(
+        "\n### The direct loader's speed as a ratio "
+        "(other way's seconds / the loader's, same run; > 1: loader faster)\n"
+    )
     print(table(["scale", "to the reader's ceiling", "to ADBC", "to psql", "load average (1 min)"], ratio_rows))
     if growth_rows:
         print(f"\n### Growth: full load of the 11 tables (replacing the previous generation), {args.runs} runs\n")
         print(table(["scale", "rows", "seconds", "rows/s", "µs per row", "peak RSS MB"], growth_rows))
     m = machine()
-    print(f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}")
+    print(
+        f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}"
+    )
     return summary
 
 

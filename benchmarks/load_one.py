@@ -27,7 +27,11 @@ def direct(dsn: str, warehouse: Path, names: list[str]) -> dict:
 
     tables = tuple(TABLES_BY_NAME[n] for n in names) if names else SOURCE_TABLES
     result = load_bronze(dsn, warehouse, tables=tables, progress=False)
-    return {"rows": result.rows, "seconds": result.seconds, "tables": {t.table: [t.rows, t.seconds] for t in result.tables}}
+    return {
+        "rows": result.rows,
+        "seconds": result.seconds,
+        "tables": {t.table: [t.rows, t.seconds] for t in result.tables},
+    }
 
 
 def plain(dsn: str, warehouse: Path, names: list[str]) -> dict:

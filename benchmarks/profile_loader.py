@@ -26,15 +26,24 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PYTHON, WORK_DIR, Series, fresh_file, machine, measure, record, source_dsn, table  # noqa: E402
 
-STEPS = ["attach", "ceiling", "casts", "+extracted_at", "+generation_id", "+meta", "+raw_id", "+raw_id as text",
-         "load_bronze"]
+STEPS = [
+    "attach",
+    "ceiling",
+    "casts",
+    "+extracted_at",
+    "+generation_id",
+    "+meta",
+    "+raw_id",
+    "+raw_id as text",
+    "load_bronze",
+]
 METADATA_STEPS = {"+extracted_at": 1, "+generation_id": 2, "+meta": 3, "+raw_id": 4, "+raw_id as text": 4}
 
 
@@ -44,7 +53,7 @@ def select_list(step: str, table_name: str, dsn: str) -> str:
     from ingest.tables import TABLES_BY_NAME
 
     columns = read_source_columns(dsn, (TABLES_BY_NAME[table_name],))[table_name]
-    meta = metadata_select(1, datetime.now(timezone.utc), json.dumps({"sync_id": 1, "changes": []}))
+    meta = metadata_select(1, datetime.now(UTC), json.dumps({"sync_id": 1, "changes": []}))
     if step == "+raw_id as text":
         meta["_airbyte_raw_id"] = "CAST(uuid() AS VARCHAR) AS _airbyte_raw_id"
     # in the order the parts are added: extracted_at, generation_id, meta, raw_id
@@ -101,10 +110,23 @@ def main(argv: list[str] | None = None) -> None:
             done = measure([PYTHON, __file__, "--table", args.table, "--child", step, dsn, str(warehouse)])
             cpu[step].add(done.cpu)
             wall[step].add(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
-            record("profile_loader", {"factor": args.factor, "table": args.table, "run": run, "step": step,
-                                      "cpu_s": done.cpu, "seconds": wall[step].values[-1], "rss_mb": done.rss_mb})
-        print(f"  run {run + 1} (load {loads.values[-1]:.1f}): "
-              + ", ".join(f"{s} {cpu[s].values[-1]:.1f}" for s in STEPS), flush=True)
+            record(
+                "profile_loader",
+                {
+                    "factor": args.factor,
+                    "table": args.table,
+                    "run": run,
+                    "step": step,
+                    "cpu_s": done.cpu,
+                    "seconds": wall[step].values[-1],
+                    "rss_mb": done.rss_mb,
+                },
+            )
+        print(
+            f"  run {run + 1} (load {loads.values[-1]:.1f}): "
+            + ", ".join(f"{s} {cpu[s].values[-1]:.1f}" for s in STEPS),
+            flush=True,
+        )
 
     rows, previous = [], None
     for step in STEPS:

@@ -5,7 +5,8 @@ prints ``error: <message>`` (one line, no stack trace) and exits with the
 error's ``exit_code``. Anything else is a bug and keeps its traceback.
 
 Exit codes are part of the public interface (README, "Exit codes"): a cron
-wrapper or CI job may branch on them, so never renumber one. The application's own errors (SQLMesh runs, the run lock) are in
+wrapper or CI job may branch on them, so never renumber one. The application's own
+errors (SQLMesh runs, the run lock) are in
 :mod:`dvdrental.errors`, subclasses of the same :class:`PipelineError`.
 """
 

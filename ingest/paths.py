@@ -70,7 +70,9 @@ def _check_archive(path: Path) -> Path:
         raise DumpNotFoundError(f"{DUMP_ENV}: cannot read {path}: {error.strerror}.") from None
     if head.startswith(b"PGDMP") or head[257:262] == b"ustar":
         return path
-    hint = "it is the zip: unzip it and point at dvdrental.tar" if head.startswith(b"PK") else "point it at dvdrental.tar"
+    hint = (
+        "it is the zip: unzip it and point at dvdrental.tar" if head.startswith(b"PK") else "point it at dvdrental.tar"
+    )
     raise DumpNotFoundError(f"{DUMP_ENV}={path} is not a pg_dump archive (tar or custom format): {hint}.")
 
 

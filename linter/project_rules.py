@@ -10,10 +10,7 @@ External models (bronze, declared in external_models.yaml) are not ours to descr
 
 from __future__ import annotations
 
-import typing as t
-
 from sqlglot import exp
-
 from sqlmesh.core.linter.rule import Rule, RuleViolation
 from sqlmesh.core.model import Model
 
@@ -25,7 +22,7 @@ DESCRIPTION_MAX_CHARS = 320
 class NoMissingOwner(Rule):
     """A model names its owner (the team to ask about it)."""
 
-    def check_model(self, model: Model) -> t.Optional[RuleViolation]:
+    def check_model(self, model: Model) -> RuleViolation | None:
         if _is_external(model) or (model.owner or "").strip():
             return None
         return self.violation(f"{model.name} has no owner: add `owner '<team>'` to its MODEL ({RULEBOOK}).")
@@ -34,16 +31,18 @@ class NoMissingOwner(Rule):
 class NoMissingGrain(Rule):
     """A model states its grain: the column or tuple that identifies one row."""
 
-    def check_model(self, model: Model) -> t.Optional[RuleViolation]:
+    def check_model(self, model: Model) -> RuleViolation | None:
         if _is_external(model) or model.grains:
             return None
-        return self.violation(f"{model.name} has no grain: add `grain <column>` or `grain (<a>, <b>)` to its MODEL ({RULEBOOK}).")
+        return self.violation(
+            f"{model.name} has no grain: add `grain <column>` or `grain (<a>, <b>)` to its MODEL ({RULEBOOK})."
+        )
 
 
 class NoMissingDescription(Rule):
     """A model says what its table is, in a description."""
 
-    def check_model(self, model: Model) -> t.Optional[RuleViolation]:
+    def check_model(self, model: Model) -> RuleViolation | None:
         if _is_external(model) or (model.description or "").strip():
             return None
         return self.violation(f"{model.name} has no description: add `description '...'` to its MODEL ({RULEBOOK}).")
@@ -52,7 +51,7 @@ class NoMissingDescription(Rule):
 class DescriptionIsShort(Rule):
     """A description says in two sentences what the table is; how it is kept goes to docs/models.md."""
 
-    def check_model(self, model: Model) -> t.Optional[RuleViolation]:
+    def check_model(self, model: Model) -> RuleViolation | None:
         length = len(model.description or "")
         if _is_external(model) or length <= DESCRIPTION_MAX_CHARS:
             return None
@@ -70,7 +69,7 @@ class NoMissingColumnDescriptions(Rule):
     descriptions are written once, where the columns are made.
     """
 
-    def check_model(self, model: Model) -> t.Optional[RuleViolation]:
+    def check_model(self, model: Model) -> RuleViolation | None:
         if _is_external(model):
             return None
         columns = _output_columns(model)
@@ -102,7 +101,7 @@ def _output_columns(model: Model) -> list[str]:
     return [] if query is None else [name for name in query.named_selects if name != "*"]
 
 
-def _copied_model_name(model: Model) -> t.Optional[str]:
+def _copied_model_name(model: Model) -> str | None:
     """The model a pure copy reads (``SELECT * [EXCEPT ...] FROM <model> [WHERE ...]``), else None."""
     query = getattr(model, "query", None)
     if not isinstance(query, exp.Select) or query.args.get("joins") or query.args.get("with_"):

@@ -9,7 +9,6 @@ once here instead of eleven times.
 from __future__ import annotations
 
 from sqlglot import exp
-
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 

@@ -9,7 +9,6 @@ out of the run and takes it in the next one; docs/airbyte.md, "Bronze read at di
 from __future__ import annotations
 
 from sqlglot import exp
-
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 

@@ -13,7 +13,6 @@ See docs/models.md, "Design decisions": daily runs are change-driven.
 from __future__ import annotations
 
 from sqlglot import exp
-
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
@@ -150,7 +149,9 @@ def changed_at(evaluator: MacroEvaluator) -> exp.Expr:
 @macro()
 def written_since_interval_start(evaluator: MacroEvaluator) -> exp.Expr:
     """Audit condition: rows (not tombstones) written for the interval being processed or a retried one."""
-    start = exp.cast(exp.Literal.string(_start_ts(evaluator)), exp.DataType.build("TIMESTAMP_NTZ", dialect="databricks"))
+    start = exp.cast(
+        exp.Literal.string(_start_ts(evaluator)), exp.DataType.build("TIMESTAMP_NTZ", dialect="databricks")
+    )
     return exp.and_(
         exp.not_(exp.column("_is_deleted")),
         exp.GTE(this=exp.column("_changed_at"), expression=start),

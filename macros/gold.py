@@ -8,10 +8,8 @@ transpile faithfully to every engine we run on (ISO day of week).
 from __future__ import annotations
 
 from sqlglot import exp, parse_one
-
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
-
 
 
 @macro()
@@ -37,9 +35,7 @@ def iso_day_of_week(evaluator: MacroEvaluator, day: exp.Expr) -> exp.Expr:
     the days differently (Databricks Sunday = 1, DuckDB Sunday = 0). Days since a known
     Monday (1900-01-01), modulo 7, means the same thing everywhere.
     """
-    return parse_one(
-        f"CAST(MOD(DATEDIFF({_sql(day)}, DATE '1900-01-01'), 7) + 1 AS INT)", dialect="databricks"
-    )
+    return parse_one(f"CAST(MOD(DATEDIFF({_sql(day)}, DATE '1900-01-01'), 7) + 1 AS INT)", dialect="databricks")
 
 
 def _sql(expression: exp.Expr) -> str:

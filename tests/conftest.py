@@ -19,6 +19,10 @@ import pytest
 
 from ingest.source import LocalPostgres
 
+# Registered here, once: a fixture imported into several test modules is a separate fixture in each
+# (a session-scoped one then builds once per module). Built once, it is read or copied, never changed.
+from tests.models_fixtures import sample_warehouse  # noqa: F401
+
 PRISTINE = "dvdrental"
 _counter = itertools.count()
 

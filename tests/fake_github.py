@@ -11,7 +11,8 @@ The answers are shaped after PyGithub's models (``github/PullRequest.py``, ``git
 "List issue comments" 200, "Create an issue comment" 201, "Update an issue comment" 200,
 "Create a check run" 201, "Update a check run" 200; a wrong token is 401 "Bad credentials", an unknown
 path 404 "Not Found", a check run or comment GitHub would refuse 422: a status or conclusion outside its
-enums, "completed" without a conclusion, an output without title and summary or over 65,535 characters). Every ``url`` in an answer points back here: PyGithub follows them for edits
+enums, "completed" without a conclusion, an output without title and summary or over 65,535
+characters). Every ``url`` in an answer points back here: PyGithub follows them for edits
 (``IssueComment.edit`` and ``CheckRun.edit`` PATCH ``self.url``).
 
 What it cannot stand for: GitHub's permissions (a token's scopes, the workflow's ``permissions:``),
@@ -24,11 +25,12 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 BAD_CREDENTIALS = {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
@@ -237,8 +239,10 @@ class FakeGitHub:
         parts = [f"# {self.pull.owner}/{self.pull.repo}#{self.pull.number} at {self.pull.head_sha[:12]}\n"]
         for name, run in self.final_check_runs().items():
             output = run.get("output") or {}
-            parts.append(f"## Check: {name} ({run.get('status')}, {run.get('conclusion')})\n\n"
-                         f"**{output.get('title', '')}**\n\n{output.get('summary', '')}\n")
+            parts.append(
+                f"## Check: {name} ({run.get('status')}, {run.get('conclusion')})\n\n"
+                f"**{output.get('title', '')}**\n\n{output.get('summary', '')}\n"
+            )
         for comment in self.comments.values():
             parts.append(f"## Comment by {comment['user']['login']}\n\n{comment['body']}\n")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,7 @@ def warehouse_env(path: Path) -> t.ContextManager[None]:
 
 
 @contextmanager
-def sqlmesh_context(path: Path, project: Path = PROJECT_ROOT) -> t.Iterator["Context"]:
+def sqlmesh_context(path: Path, project: Path = PROJECT_ROOT) -> t.Iterator[Context]:
     """A SQLMesh context on ``project`` against the warehouse ``path``, released afterwards."""
     with warehouse_env(path):
         with transform.open_context(paths=[str(project)]) as ctx:
@@ -88,7 +88,7 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 def tomorrow() -> datetime:
     """An execution time one day ahead: the next daily interval is due then."""
-    return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
 
 @pytest.fixture(scope="session")

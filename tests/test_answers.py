@@ -26,7 +26,7 @@ from dvdrental.reports.answers import (
     answers_from_duckdb,
     compute_answers,
 )
-from tests.models_fixtures import sample_warehouse, warehouse_env  # noqa: F401 (fixture)
+from tests.models_fixtures import warehouse_env
 
 # The address of the customer who made each rental, as a CTE the country answers join. The sample
 # never moves anyone, so here it is the customer's address now; tests/test_customer_history.py

@@ -50,8 +50,7 @@ def _offenders(importers: str, forbidden: str, allowed: tuple[str, ...] = ()) ->
     return sorted(
         f"{module} imports {target}"
         for module, targets in SOURCES.items()
-        if (module == importers or module.startswith(importers + "."))
-        and module not in allowed
+        if (module == importers or module.startswith(importers + ".")) and module not in allowed
         for target in targets
         if target == forbidden or target.startswith(forbidden + ".")
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -35,7 +35,6 @@ from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import (
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )
@@ -77,17 +76,31 @@ def _inject(built_path: Path, target: Path, *statements: str) -> Path:
 # Bad rental rows, one kind each, injected together: staging.dvd_rental fails every audit at once.
 RENTAL_CASES = [
     # (what, bronze statement, audit, bad rows)
-    ("NULL in a required column", "UPDATE bronze.raw_dvd_rental SET customer_id = NULL WHERE rental_id = 7",
-     "not_null", 1),
-    ("rental of a missing inventory item (two rentals, one dangling key)",
-     "UPDATE bronze.raw_dvd_rental SET inventory_id = 999999 WHERE rental_id IN (5, 6)",
-     "references_dimension", 1),
-    ("return before its rental",
-     "UPDATE bronze.raw_dvd_rental SET return_date = rental_date - INTERVAL 2 HOUR WHERE rental_id IN (8, 9, 10)",
-     "not_before", 3),
-    ("rental dated in the future",
-     "UPDATE bronze.raw_dvd_rental SET rental_date = TIMESTAMP '2031-01-01 10:00:00', return_date = NULL WHERE rental_id = 11",
-     "not_in_future", 1),
+    (
+        "NULL in a required column",
+        "UPDATE bronze.raw_dvd_rental SET customer_id = NULL WHERE rental_id = 7",
+        "not_null",
+        1,
+    ),
+    (
+        "rental of a missing inventory item (two rentals, one dangling key)",
+        "UPDATE bronze.raw_dvd_rental SET inventory_id = 999999 WHERE rental_id IN (5, 6)",
+        "references_dimension",
+        1,
+    ),
+    (
+        "return before its rental",
+        "UPDATE bronze.raw_dvd_rental SET return_date = rental_date - INTERVAL 2 HOUR WHERE rental_id IN (8, 9, 10)",
+        "not_before",
+        3,
+    ),
+    (
+        "rental dated in the future",
+        "UPDATE bronze.raw_dvd_rental SET rental_date = TIMESTAMP '2031-01-01 10:00:00', return_date = NULL "
+        "WHERE rental_id = 11",
+        "not_in_future",
+        1,
+    ),
 ]
 
 
@@ -116,11 +129,14 @@ def test_bad_rentals_fail_named_audits_and_gold_keeps_previous_results(
 def test_negative_payment_fails_a_named_audit(built: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     built_path, before = built
     warehouse = _inject(
-        built_path, tmp_path / "dvdrental.duckdb",
+        built_path,
+        tmp_path / "dvdrental.duckdb",
         "UPDATE bronze.raw_dvd_payment SET amount = -amount WHERE payment_id IN (17503, 17504)",
     )
     with sqlmesh_context(warehouse) as ctx:
-        with pytest.raises(TransformError, match=r"failed: audit accepted_range on staging\.dvd_payment \(2 bad rows\)"):
+        with pytest.raises(
+            TransformError, match=r"failed: audit accepted_range on staging\.dvd_payment \(2 bad rows\)"
+        ):
             transform.run_prod(ctx=ctx, execution_time=tomorrow())
     assert prod_state(warehouse) == before
 
@@ -135,11 +151,14 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
         built_path,
         tmp_path / "dvdrental.duckdb",
         # rental 12 read again a minute later, returned a day later in that copy
-        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('00000000-0000-4000-8000-000000000001' AS _airbyte_raw_id, "
-        "_airbyte_extracted_at + INTERVAL 1 MINUTE AS _airbyte_extracted_at, return_date + INTERVAL 1 DAY AS return_date) "
+        "INSERT INTO bronze.raw_dvd_rental SELECT * "
+        "REPLACE ('00000000-0000-4000-8000-000000000001' AS _airbyte_raw_id, "
+        "_airbyte_extracted_at + INTERVAL 1 MINUTE AS _airbyte_extracted_at, "
+        "return_date + INTERVAL 1 DAY AS return_date) "
         "FROM bronze.raw_dvd_rental WHERE rental_id = 12",
         # rental 13 twice in the same instant with different content: the all-f UUID sorts after every other
-        "INSERT INTO bronze.raw_dvd_rental SELECT * REPLACE ('ffffffff-ffff-ffff-ffff-ffffffffffff' AS _airbyte_raw_id, "
+        "INSERT INTO bronze.raw_dvd_rental SELECT * "
+        "REPLACE ('ffffffff-ffff-ffff-ffff-ffffffffffff' AS _airbyte_raw_id, "
         "2 AS staff_id) "
         "FROM bronze.raw_dvd_rental WHERE rental_id = 13 AND staff_id = 1",
     )
@@ -149,7 +168,9 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
 
     assert query(warehouse, "SELECT count(*), count(DISTINCT rental_id) FROM gold.report_rentals") == [(16044, 16044)]
     [(old_return,)] = query(built_path, "SELECT returned_at FROM gold.fact_rental WHERE rental_id = 12")
-    assert query(warehouse, "SELECT returned_at FROM gold.fact_rental WHERE rental_id = 12") == [(old_return + timedelta(days=1),)]
+    assert query(warehouse, "SELECT returned_at FROM gold.fact_rental WHERE rental_id = 12") == [
+        (old_return + timedelta(days=1),)
+    ]
     assert query(warehouse, "SELECT staff_id FROM gold.fact_rental WHERE rental_id = 13") == [(2,)]
     # Everything else is as before.
     exclude = "WHERE rental_id NOT IN (12, 13) ORDER BY rental_id"
@@ -162,7 +183,11 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
 def _daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dvdrental", "daily", *args],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -177,10 +202,14 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     warehouse = copy_warehouse(built_path, tmp_path / "warehouse" / "dvdrental.duckdb")
     logs = tmp_path / "logs"
     env = {
-        **os.environ, "DVD_WAREHOUSE_PATH": str(warehouse), "DVD_SOURCE_DSN": source_db,
-        "DVD_INGEST_VIA": "direct", "DVD_LOG_DIR": str(logs), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "true",
+        **os.environ,
+        "DVD_WAREHOUSE_PATH": str(warehouse),
+        "DVD_SOURCE_DSN": source_db,
+        "DVD_INGEST_VIA": "direct",
+        "DVD_LOG_DIR": str(logs),
+        "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "true",
     }
-    next_day = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
+    next_day = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
 
     with psycopg.connect(source_db, autocommit=True) as conn:  # the sample's FKs would refuse the bad rows
         conn.execute("ALTER TABLE rental DROP CONSTRAINT rental_inventory_id_fkey")
@@ -192,7 +221,9 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     assert failed.returncode == TransformError.exit_code == 6, failed.stderr
     assert "Traceback" not in failed.stderr
     [error_line] = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
-    assert error_line.startswith("error: sqlmesh run prod failed: audit references_dimension on staging.dvd_rental (1 bad row)")
+    assert error_line.startswith(
+        "error: sqlmesh run prod failed: audit references_dimension on staging.dvd_rental (1 bad row)"
+    )
     assert prod_state(warehouse) == before
     [log] = sorted(logs.glob("daily_*.log"))
     assert "references_dimension on staging.dvd_rental (1 bad row)" in log.read_text()
@@ -207,8 +238,13 @@ def test_daily_end_to_end_bad_source_row_then_fix_then_orphan_payment(
     output = flagged.stdout + flagged.stderr
     assert "Traceback" not in output
     assert "references_dimension' audit error: 1 row failed" in output  # SQLMesh's warning
-    assert flagged.stderr.strip().splitlines()[-1] == 'error: audits failed on "dvdrental"."staging"."dvd_payment"; see the log above.'
-    [(amount,)] = query(warehouse, "SELECT amount FROM silver.dvd_payment WHERE payment_id = 17503 AND rental_id = 999999")
+    assert (
+        flagged.stderr.strip().splitlines()[-1]
+        == 'error: audits failed on "dvdrental"."staging"."dvd_payment"; see the log above.'
+    )
+    [(amount,)] = query(
+        warehouse, "SELECT amount FROM silver.dvd_payment WHERE payment_id = 17503 AND rental_id = 999999"
+    )
     [(revenue_before,)] = query(built_path, "SELECT sum(payment_amount) FROM gold.report_rentals")
     [(revenue_after,)] = query(warehouse, "SELECT sum(payment_amount) FROM gold.report_rentals")
     assert revenue_after == revenue_before - amount  # gold ran; the orphan payment is in no rental's revenue

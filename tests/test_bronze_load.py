@@ -72,7 +72,10 @@ def test_layout_matches_airbyte_and_external_models(pristine_dsn: str, warehouse
         local = {"_airbyte_raw_id": "UUID"}
         assert [(n, local.get(n, normalise.get(t, t))) for n, t in expected] == actual, table.name
         assert [c for c, _ in actual[:4]] == [
-            "_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_generation_id",
+            "_airbyte_raw_id",
+            "_airbyte_extracted_at",
+            "_airbyte_meta",
+            "_airbyte_generation_id",
         ]
 
 
@@ -221,7 +224,11 @@ def _spawn_load(dsn: str, warehouse: Path) -> subprocess.Popen:
     env = {**os.environ, "DVD_SOURCE_DSN": dsn, "DVD_WAREHOUSE_PATH": str(warehouse)}
     return subprocess.Popen(
         [sys.executable, "-m", "dvdrental", "ingest", "--via", "direct", "--no-progress"],
-        env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -231,7 +238,9 @@ def _wait_for_copy_of(dsn: str, table: str, proc: subprocess.Popen | None = None
     with psycopg.connect(dsn, autocommit=True) as conn:
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"the load ended (exit {proc.returncode}) before copying {table}: {proc.stderr.read()}")
+                raise AssertionError(
+                    f"the load ended (exit {proc.returncode}) before copying {table}: {proc.stderr.read()}"
+                )
             rows = conn.execute(
                 "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND query ILIKE %s",
@@ -246,11 +255,18 @@ def _wait_for_copy_of(dsn: str, table: str, proc: subprocess.Popen | None = None
 def test_unreachable_source_is_one_clear_line(warehouse: Path) -> None:
     from ingest.source.server import free_port
 
-    env = {**os.environ, "DVD_SOURCE_DSN": f"postgresql://nobody@127.0.0.1:{free_port()}/dvdrental",
-           "DVD_WAREHOUSE_PATH": str(warehouse)}
+    env = {
+        **os.environ,
+        "DVD_SOURCE_DSN": f"postgresql://nobody@127.0.0.1:{free_port()}/dvdrental",
+        "DVD_WAREHOUSE_PATH": str(warehouse),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "dvdrental", "ingest", "--via", "direct"],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == SourceError.exit_code
     assert "Traceback" not in result.stderr
@@ -274,9 +290,14 @@ def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, wa
     load_bronze(pristine_dsn, warehouse, progress=False)
     before = bronze_state(warehouse)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(60)",
-         str(warehouse)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "open"

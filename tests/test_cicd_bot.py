@@ -30,7 +30,7 @@ import yaml
 
 from ingest.paths import PROJECT_ROOT
 from tests.fake_github import FakeGitHub, PullRequest, serve
-from tests.models_fixtures import copy_project, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_project, copy_warehouse
 from tests.models_fixtures import query as query_warehouse
 
 BOT = Path(sys.executable).with_name("sqlmesh_cicd")
@@ -68,9 +68,7 @@ class Checkout:
 
     def git(self, *args: str) -> str:
         identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
-        done = subprocess.run(
-            ["git", *identity, *args], cwd=self.project, check=True, capture_output=True, text=True
-        )
+        done = subprocess.run(["git", *identity, *args], cwd=self.project, check=True, capture_output=True, text=True)
         return done.stdout.strip()
 
     def branch(self, name: str, edits: list[tuple[str, str, str]]) -> str:
@@ -107,8 +105,17 @@ def run_bot(checkout: Checkout, fake: FakeGitHub, tmp_path: Path) -> BotRun:
     event = tmp_path / "event.json"
     # GitHub's `pull_request` webhook payload: the action, the number, the full pull request object.
     pull = fake.pull_request_json()
-    event.write_text(json.dumps({"action": "opened", "number": fake.pull.number, "pull_request": pull,
-                                 "repository": pull["base"]["repo"], "sender": pull["user"]}))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "opened",
+                "number": fake.pull.number,
+                "pull_request": pull,
+                "repository": pull["base"]["repo"],
+                "sender": pull["user"],
+            }
+        )
+    )
     outputs = tmp_path / "github_output"
     outputs.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_") and k not in OTHER_GATEWAYS}
@@ -124,7 +131,11 @@ def run_bot(checkout: Checkout, fake: FakeGitHub, tmp_path: Path) -> BotRun:
     )
     done = subprocess.run(
         [str(BOT), "-p", str(checkout.project), "github", "--token", TOKEN, "run-all"],
-        cwd=checkout.project, env=env, capture_output=True, text=True, timeout=900,
+        cwd=checkout.project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     return BotRun(done.returncode, done.stdout + done.stderr, outputs.read_text())
 
@@ -158,13 +169,22 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     checkout: Checkout, tmp_path: Path, pristine_dsn: str
 ) -> None:
     # The model changes and its unit test expects the new values (the expected output rows end in _loaded_at).
-    sha = checkout.branch("upper-country", [
-        (MODEL, MODEL_LINE, CHANGED_LINE),
-        (UNIT_TEST, "country: Afghanistan, last_update: '2006-02-15 09:45:25', _loaded_at",
-         "country: AFGHANISTAN, last_update: '2006-02-15 09:45:25', _loaded_at"),
-        (UNIT_TEST, "country: Algeria, last_update: '2006-02-15 09:45:25', _loaded_at",
-         "country: ALGERIA, last_update: '2006-02-15 09:45:25', _loaded_at"),
-    ])
+    sha = checkout.branch(
+        "upper-country",
+        [
+            (MODEL, MODEL_LINE, CHANGED_LINE),
+            (
+                UNIT_TEST,
+                "country: Afghanistan, last_update: '2006-02-15 09:45:25', _loaded_at",
+                "country: AFGHANISTAN, last_update: '2006-02-15 09:45:25', _loaded_at",
+            ),
+            (
+                UNIT_TEST,
+                "country: Algeria, last_update: '2006-02-15 09:45:25', _loaded_at",
+                "country: ALGERIA, last_update: '2006-02-15 09:45:25', _loaded_at",
+            ),
+        ],
+    )
     pr_env = "dvdrental_pipeline_42"  # `<repository>_<number>`, sanitized
 
     with serve(PullRequest(OWNER, REPO, 42, "upper-country", sha), TOKEN) as fake:
@@ -212,8 +232,12 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
     writes = [(r.method, r.path) for r in fake.requests if r.method != "GET"]
     assert writes.count(("POST", f"{fake.repo_path}/issues/42/comments")) == 1
     assert writes.count(("PATCH", f"{fake.repo_path}/issues/comments/{comment_id}")) == 1
-    for key in ("run_unit_tests=success", "pr_environment_synced=success", "prod_plan_preview=success",
-                f"pr_environment_name={pr_env}"):
+    for key in (
+        "run_unit_tests=success",
+        "pr_environment_synced=success",
+        "prod_plan_preview=success",
+        f"pr_environment_name={pr_env}",
+    ):
         assert key in run.github_output.splitlines(), run.github_output
 
     # The PR environment holds the change, backfilled (skip_pr_backfill: false); prod is untouched.
@@ -224,7 +248,9 @@ def test_bot_builds_the_pr_environment_and_reports_the_change(
         f"SELECT count(*), count(*) FILTER (WHERE country = upper(country)) FROM silver__{pr_env}.dvd_country",
     )
     assert pr_rows == [(countries, countries)]
-    prod_upper = query_warehouse(checkout.warehouse, "SELECT count(*) FROM silver.dvd_country WHERE country = upper(country)")
+    prod_upper = query_warehouse(
+        checkout.warehouse, "SELECT count(*) FROM silver.dvd_country WHERE country = upper(country)"
+    )
     assert prod_upper[0][0] < countries
 
 
@@ -260,7 +286,9 @@ def test_failing_unit_test_fails_the_check_and_the_job(checkout: Checkout, tmp_p
 
     # Nothing was built, nothing said on the pull request.
     assert not fake.comments
-    schemas = {row[0] for row in query_warehouse(checkout.warehouse, "SELECT schema_name FROM information_schema.schemata")}
+    schemas = {
+        row[0] for row in query_warehouse(checkout.warehouse, "SELECT schema_name FROM information_schema.schemata")
+    }
     assert not any(pr_env in schema for schema in schemas), schemas
 
 
@@ -276,7 +304,16 @@ def test_pr_workflow_selects_the_databricks_gateway_and_installs_the_bot(monkeyp
     job = workflow_job()
     steps = {step.get("name"): step.get("run", "") for step in job["steps"]}
     assert steps["SQLMesh CI/CD bot"].split() == [
-        "sqlmesh_cicd", "-p", ".", "github", "--token", '"${{', "secrets.GITHUB_TOKEN", '}}"', "run-all"]
+        "sqlmesh_cicd",
+        "-p",
+        ".",
+        "github",
+        "--token",
+        '"${{',
+        "secrets.GITHUB_TOKEN",
+        '}}"',
+        "run-all",
+    ]
     # The bot imports PyGithub; the workflow installs the project's own dependencies only.
     assert steps["Install"].split() == ["python", "-m", "pip", "install", "-e", "."]
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]

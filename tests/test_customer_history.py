@@ -33,7 +33,6 @@ from tests.conftest import cloned_source
 from tests.models_fixtures import (
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -47,7 +47,7 @@ def _daily(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.
 
 
 def _tomorrow() -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
+    return (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
 
 
 def test_overlapping_runs_second_exits_with_lock_code(source_db: str, warehouse: Path, tmp_path: Path) -> None:
@@ -113,11 +113,21 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
             rental_id = conn.execute(
                 "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) "
                 "VALUES (%s, %s, %s, 1) RETURNING rental_id",
-                (datetime.combine(next_day, datetime.min.time()) + timedelta(hours=10 + hour), inventory_id, customer_id),
+                (
+                    datetime.combine(next_day, datetime.min.time()) + timedelta(hours=10 + hour),
+                    inventory_id,
+                    customer_id,
+                ),
             ).fetchone()[0]
             conn.execute(
-                "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (%s, 1, %s, %s, %s)",
-                (customer_id, rental_id, amount, datetime.combine(next_day, datetime.min.time()) + timedelta(hours=11 + hour)),
+                "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) "
+                "VALUES (%s, 1, %s, %s, %s)",
+                (
+                    customer_id,
+                    rental_id,
+                    amount,
+                    datetime.combine(next_day, datetime.min.time()) + timedelta(hours=11 + hour),
+                ),
             )
             new_ids.append(rental_id)
 
@@ -135,13 +145,16 @@ def test_next_day_rows_reach_gold(source_db: str, warehouse: Path, tmp_path: Pat
 
     rows = query_warehouse(
         warehouse,
-        "SELECT rental_id, rental_date, payment_amount FROM gold.report_rentals WHERE rental_id IN (?, ?, ?) ORDER BY rental_id",
+        "SELECT rental_id, rental_date, payment_amount FROM gold.report_rentals "
+        "WHERE rental_id IN (?, ?, ?) ORDER BY rental_id",
         new_ids,
     )
     assert [r[0] for r in rows] == new_ids
     assert {r[1] for r in rows} == {next_day}
     assert [float(r[2]) for r in rows] == [2.99, 4.99, 0.99]
-    total, distinct = query_warehouse(warehouse, "SELECT count(*), count(DISTINCT rental_id) FROM gold.report_rentals")[0]
+    total, distinct = query_warehouse(warehouse, "SELECT count(*), count(DISTINCT rental_id) FROM gold.report_rentals")[
+        0
+    ]
     assert total == distinct == SAMPLE_RENTALS + 3
 
 
@@ -149,8 +162,12 @@ def test_sigterm_ends_a_local_run_like_ctrl_c(source_db: str, warehouse: Path, t
     """What a scheduler's timeout sends: exit 143, the FAILED summary in the run log, the lock released."""
     logs = tmp_path / "logs"
     run = subprocess.Popen(
-        [DVDRENTAL, "daily"], env=_env(source_db, warehouse, logs), cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [DVDRENTAL, "daily"],
+        env=_env(source_db, warehouse, logs),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert run.stdout is not None

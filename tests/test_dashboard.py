@@ -1,6 +1,7 @@
 """The dashboard, looked at the way a person does: opened from disk in headless Chromium.
 
-A warehouse built from the sample (bronze load, prod plan; the session's shared build, copied), `write_dashboard` writes the
+A warehouse built from the sample (bronze load, prod plan; the session's shared build, copied),
+`write_dashboard` writes the
 HTML, and the browser must show five charts with bars (one bar per answer row, the same
 rows `dvdrental answers` prints), the freshness line and the row counts per layer, with
 no console error and no request to anywhere (it must open offline).
@@ -16,7 +17,7 @@ import pytest
 from dvdrental.reports.answers import QUESTIONS, compute_answers
 from dvdrental.reports.dashboard import write_dashboard
 from tests.browser import open_browser, require_browser, screenshot
-from tests.models_fixtures import copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_warehouse
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_dashboard_renders_offline_in_chromium(built_warehouse: Path, tmp_path: 
 
         charts = page.locator("section.answer")
         assert charts.count() == len(QUESTIONS) == 5
-        for i, answer in enumerate(answers):
+        for answer in answers:
             section = page.locator(f'section.answer[data-question="{answer.question.key}"]')
             assert section.locator("h2").inner_text().endswith(answer.question.title)
             svg = section.locator("svg.chart")

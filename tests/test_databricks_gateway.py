@@ -142,9 +142,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _sqlmesh(*args: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SQLMESH, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([SQLMESH, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_sqlmesh_cli_fails_naming_the_variable(tmp_path: Path) -> None:
@@ -157,18 +155,20 @@ def test_sqlmesh_cli_fails_naming_the_variable(tmp_path: Path) -> None:
 
 def test_unit_tests_run_on_duckdb_for_the_databricks_gateway(tmp_path: Path) -> None:
     """The workspace is never contacted: fake settings, and the tests pass on in-memory DuckDB."""
-    result = _sqlmesh("--gateway", "databricks", "test", env=_env(**FAKE, DVD_WAREHOUSE_PATH=str(tmp_path / "w.duckdb")))
+    result = _sqlmesh(
+        "--gateway", "databricks", "test", env=_env(**FAKE, DVD_WAREHOUSE_PATH=str(tmp_path / "w.duckdb"))
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert re.search(r"Successfully Ran `\d+` Tests Against `duckdb`", output), output
 
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import sys
 # As if these drivers were not installed: `import x` raises ImportError.
 for name in ("databricks", "databricks.sql", "databricks.sdk", "psycopg2", "pyspark"):
     sys.modules[name] = None
-'''
+"""
 
 
 def test_local_gateway_without_databricks_settings_or_drivers(pristine_dsn: str, tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ HIVE_DESCRIBE = [
 ]
 
 
-@pytest.mark.parametrize(("describe", "expected"), [(ICEBERG_DESCRIBE, ["days(_changed_at)"]), (HIVE_DESCRIBE, ["`_changed_at`"])])
+@pytest.mark.parametrize(
+    ("describe", "expected"), [(ICEBERG_DESCRIBE, ["days(_changed_at)"]), (HIVE_DESCRIBE, ["`_changed_at`"])]
+)
 def test_partitioning_read_from_describe(describe: list, expected: list[str]) -> None:
     assert standins._partitioning(describe) == expected
 
@@ -84,9 +86,15 @@ def test_shallow_clone_becomes_a_partitioned_copy() -> None:
     ("sql", "kind"),
     [
         ("INSERT INTO `t` REPLACE WHERE TRUE SELECT 1", "insert replace where true"),
-        ("WITH `c` AS (SELECT 1 AS `x`) INSERT INTO `t` REPLACE WHERE TRUE SELECT `x` FROM `c`", "insert replace where true"),
+        (
+            "WITH `c` AS (SELECT 1 AS `x`) INSERT INTO `t` REPLACE WHERE TRUE SELECT `x` FROM `c`",
+            "insert replace where true",
+        ),
         ("WITH `c` AS (SELECT 1 AS `x`) SELECT `x` FROM `c`", "with"),
-        ("INSERT INTO `t` REPLACE WHERE `d` BETWEEN '2026-12-01' AND '2026-12-02' SELECT 1", "insert replace where <range>"),
+        (
+            "INSERT INTO `t` REPLACE WHERE `d` BETWEEN '2026-12-01' AND '2026-12-02' SELECT 1",
+            "insert replace where <range>",
+        ),
         ("MERGE INTO `t` AS `__MERGE_TARGET__` USING (SELECT 1) AS `s` ON TRUE WHEN MATCHED THEN DELETE", "merge"),
         ("DELETE FROM `t` WHERE TRUE", "delete"),
         ("CREATE TABLE IF NOT EXISTS `t` SHALLOW CLONE `s`", "clone"),

@@ -141,7 +141,9 @@ def test_read_only_warehouse_is_not_ready(clean_env, tmp_path, monkeypatch, caps
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to make a read-only warehouse (needs root): {mounted.stderr.decode().strip()}")
+        pytest.skip(
+            f"cannot mount a tmpfs to make a read-only warehouse (needs root): {mounted.stderr.decode().strip()}"
+        )
     try:
         warehouse = disk / "dvdrental.duckdb"
         duckdb.connect(str(warehouse)).close()

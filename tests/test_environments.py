@@ -21,7 +21,6 @@ from tests.models_fixtures import (
     copy_project,
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )
@@ -94,7 +93,9 @@ def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_
     text = report.read_text()
     anchor = "  rental.returned_at, -- When it was returned; NULL while not returned.\n"
     assert anchor in text
-    report.write_text(text.replace(anchor, "  HOUR(rental.rental_at) AS rental_hour, -- Hour of day the rental started.\n" + anchor))
+    report.write_text(
+        text.replace(anchor, "  HOUR(rental.rental_at) AS rental_hour, -- Hour of day the rental started.\n" + anchor)
+    )
 
     prod_before = _prod_fingerprint(warehouse)
     with sqlmesh_context(warehouse, project=project) as ctx:
@@ -105,8 +106,22 @@ def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_
     assert backfilled == {"gold.report_rentals"}
 
     assert _prod_fingerprint(warehouse) == prod_before
-    prod_columns = {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' AND table_name = 'report_rentals'")}
-    dev_columns = {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold__dev' AND table_name = 'report_rentals'")}
+    prod_columns = {
+        c
+        for (c,) in query(
+            warehouse,
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'gold' AND table_name = 'report_rentals'",
+        )
+    }
+    dev_columns = {
+        c
+        for (c,) in query(
+            warehouse,
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'gold__dev' AND table_name = 'report_rentals'",
+        )
+    }
     assert "rental_hour" not in prod_columns and "rental_hour" in dev_columns
     assert query(warehouse, "SELECT COUNT(*) FROM gold__dev.report_rentals") == [(16044,)]
 

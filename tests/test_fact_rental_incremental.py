@@ -23,7 +23,6 @@ from tests.models_fixtures import (
     build_warehouse,
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )
@@ -58,7 +57,9 @@ def _change_source(dsn: str) -> dict[str, int]:
             "VALUES (%s, 1, %s, 4.99, '2007-05-20 10:00:00')",
             (paying_customer, paid_late),
         )
-        (returned_late,) = _one(conn, "SELECT rental_id FROM rental WHERE return_date IS NULL ORDER BY rental_id LIMIT 1")
+        (returned_late,) = _one(
+            conn, "SELECT rental_id FROM rental WHERE return_date IS NULL ORDER BY rental_id LIMIT 1"
+        )
         conn.execute(
             "UPDATE rental SET return_date = rental_date + interval '30 days 2 hours' WHERE rental_id = %s",
             (returned_late,),
@@ -85,8 +86,15 @@ def _change_source(dsn: str) -> dict[str, int]:
             (refunded,),
         )
         conn.execute("UPDATE payment SET rental_id = %s WHERE payment_id = %s", (moved_to, moved_id))
-    return {"paid_late": paid_late, "returned_late": returned_late, "new": new_rental, "deleted": deleted,
-            "refunded": refunded, "moved_from": moved_from, "moved_to": moved_to}
+    return {
+        "paid_late": paid_late,
+        "returned_late": returned_late,
+        "new": new_rental,
+        "deleted": deleted,
+        "refunded": refunded,
+        "moved_from": moved_from,
+        "moved_to": moved_to,
+    }
 
 
 def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
@@ -109,19 +117,27 @@ def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
         )
     }
     # Unchanged rentals - the 16,000 others, re-extracted in a new bronze generation - are not rewritten.
-    assert rewritten == {changed[k] for k in ("paid_late", "returned_late", "new", "refunded", "moved_from", "moved_to")}
+    assert rewritten == {
+        changed[k] for k in ("paid_late", "returned_late", "new", "refunded", "moved_from", "moved_to")
+    }
     # Upstream, staging wrote only the changed source rows (and tombstones for the deleted ones).
     assert query(
         warehouse,
-        f"SELECT rental_id, _is_deleted FROM staging.dvd_rental WHERE _changed_at <> TIMESTAMP '{first_changed_at}' ORDER BY 1",
+        "SELECT rental_id, _is_deleted FROM staging.dvd_rental "
+        f"WHERE _changed_at <> TIMESTAMP '{first_changed_at}' ORDER BY 1",
     ) == sorted([(changed["returned_late"], False), (changed["new"], False), (changed["deleted"], True)])
     assert query(
-        warehouse, f"SELECT count(*), count(*) FILTER (WHERE _is_deleted) FROM staging.dvd_payment WHERE _changed_at <> TIMESTAMP '{first_changed_at}'"
+        warehouse,
+        "SELECT count(*), count(*) FILTER (WHERE _is_deleted) FROM staging.dvd_payment "
+        f"WHERE _changed_at <> TIMESTAMP '{first_changed_at}'",
     ) == [(3, 1)]  # the late payment, the moved one, the refund's tombstone
     assert query(warehouse, "SELECT COUNT(*) FROM gold.fact_rental") == [(16044,)]  # +1 new, -1 deleted
     assert query(warehouse, f"SELECT COUNT(*) FROM gold.fact_rental WHERE rental_id = {changed['deleted']}") == [(0,)]
 
-    paid = query(warehouse, f"SELECT payment_amount, payment_count FROM gold.fact_rental WHERE rental_id = {changed['paid_late']}")
+    paid = query(
+        warehouse,
+        f"SELECT payment_amount, payment_count FROM gold.fact_rental WHERE rental_id = {changed['paid_late']}",
+    )
     assert [(float(a), c) for a, c in paid] == [(4.99, 1)]
     returned = query(
         warehouse,
@@ -130,14 +146,23 @@ def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
     )
     assert returned[0][0] is True and returned[0][1] == pytest.approx(30 + 2 / 24) and returned[0][2] is True
     assert returned[0][3] is True
-    new = query(warehouse, f"SELECT rental_date_key, payment_count, is_returned, is_late FROM gold.fact_rental WHERE rental_id = {changed['new']}")
+    new = query(
+        warehouse,
+        "SELECT rental_date_key, payment_count, is_returned, is_late FROM gold.fact_rental "
+        f"WHERE rental_id = {changed['new']}",
+    )
     assert new == [(20060220, 0, False, None)]
-    refunded = query(warehouse, f"SELECT payment_amount, payment_count FROM gold.fact_rental WHERE rental_id = {changed['refunded']}")
+    refunded = query(
+        warehouse, f"SELECT payment_amount, payment_count FROM gold.fact_rental WHERE rental_id = {changed['refunded']}"
+    )
     assert [(float(a), c) for a, c in refunded] == [(0.0, 0)]
     # The report follows the fact, rewriting the same rentals.
     assert query(warehouse, "SELECT COUNT(*) FROM gold.report_rentals") == [(16044,)]
     assert {
-        r for (r,) in query(warehouse, f"SELECT rental_id FROM gold.report_rentals WHERE _changed_at <> TIMESTAMP '{first_changed_at}'")
+        r
+        for (r,) in query(
+            warehouse, f"SELECT rental_id FROM gold.report_rentals WHERE _changed_at <> TIMESTAMP '{first_changed_at}'"
+        )
     } == rewritten
 
     # Everything the run changed equals a warehouse built from scratch on the changed source.
@@ -159,7 +184,8 @@ def test_customer_history_first_versions_cover_old_rentals_and_moves_open_versio
     # First load: one version per customer, valid from 1970-01-01 (before the first rental, 2005-05-24).
     assert query(
         warehouse,
-        "SELECT COUNT(*), COUNT(DISTINCT customer_id), MIN(valid_from), MAX(valid_from), COUNT(valid_to) FROM gold.dim_customer",
+        "SELECT COUNT(*), COUNT(DISTINCT customer_id), MIN(valid_from), MAX(valid_from), COUNT(valid_to) "
+        "FROM gold.dim_customer",
     ) == [(599, 599, *[query(warehouse, "SELECT TIMESTAMP '1970-01-01'")[0][0]] * 2, 0)]
     assert query(
         warehouse,
@@ -188,7 +214,8 @@ def test_customer_history_first_versions_cover_old_rentals_and_moves_open_versio
     # Old rentals keep the version (and address) valid when they happened; the rental after the move gets the new one.
     by_version = query(
         warehouse,
-        "SELECT address_id, COUNT(*) FROM gold.fact_rental WHERE customer_id = 1 GROUP BY address_id ORDER BY address_id",
+        "SELECT address_id, COUNT(*) FROM gold.fact_rental WHERE customer_id = 1 "
+        "GROUP BY address_id ORDER BY address_id",
     )
     assert dict(by_version) == {old_address: 32, 600: 1}
     assert query(warehouse, f"SELECT address_id FROM gold.fact_rental WHERE rental_id = {new_rental}") == [(600,)]
@@ -211,7 +238,10 @@ def test_change_driven_tables_keep_the_source_types(built_from_sample: Path) -> 
     assert types["_changed_at"] == "TIMESTAMP"
     assert "_content_hash" not in types and "_is_deleted" not in types  # staging-only plumbing
     film_types = dict(
-        query(built_from_sample, "SELECT column_name, data_type FROM information_schema.columns "
-                                 "WHERE table_schema = 'silver' AND table_name = 'dvd_film'")
+        query(
+            built_from_sample,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'silver' AND table_name = 'dvd_film'",
+        )
     )
     assert (film_types["rental_rate"], film_types["replacement_cost"]) == ("DECIMAL(4,2)", "DECIMAL(5,2)")

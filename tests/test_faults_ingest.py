@@ -12,9 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -115,7 +115,10 @@ def test_connection_dropped_mid_load(source_db: str, warehouse: Path) -> None:
     assert proc.wait(timeout=60) == LoadError.exit_code
     stderr = proc.stderr.read()
     assert "Traceback" not in stderr
-    assert stderr.startswith("error: Loading public.payment from the source 127.0.0.1:") and "previous generation kept" in stderr
+    assert (
+        stderr.startswith("error: Loading public.payment from the source 127.0.0.1:")
+        and "previous generation kept" in stderr
+    )
     assert bronze_state(warehouse) == before
 
 
@@ -145,7 +148,9 @@ def _tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to simulate a full/read-only disk (needs root): {result.stderr.decode().strip()}")
+        pytest.skip(
+            f"cannot mount a tmpfs to simulate a full/read-only disk (needs root): {result.stderr.decode().strip()}"
+        )
     try:
         yield path
     finally:
@@ -182,7 +187,11 @@ def test_read_only_warehouse_is_one_clear_line(pristine_dsn: str, tmp_path: Path
         env = {**os.environ, "DVD_SOURCE_DSN": pristine_dsn, "DVD_WAREHOUSE_PATH": str(warehouse)}
         result = subprocess.run(
             [sys.executable, "-m", "dvdrental", "ingest", "--no-progress"],
-            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == WarehouseError.exit_code, result.stderr
         assert "Traceback" not in result.stderr

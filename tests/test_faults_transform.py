@@ -27,11 +27,12 @@ from tests.airbyte.fake_airbyte import FakeAirbyte
 from tests.models_fixtures import (
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     warehouse_env,
 )
 
-VIEWS_SQL = "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
+VIEWS_SQL = (
+    "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
+)
 
 
 @pytest.fixture
@@ -44,11 +45,16 @@ def fake_airbyte() -> t.Iterator[FakeAirbyte]:
 def held(path: Path, read_only: bool = False) -> t.Iterator[subprocess.Popen]:
     """Another process with a DuckDB connection open on ``path`` for the block."""
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
-         "print('open', flush=True); time.sleep(600)",
-         str(path), "ro" if read_only else "rw"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
+            "print('open', flush=True); time.sleep(600)",
+            str(path),
+            "ro" if read_only else "rw",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
@@ -61,13 +67,19 @@ def held(path: Path, read_only: bool = False) -> t.Iterator[subprocess.Popen]:
 def _daily_env(fake: FakeAirbyte, warehouse: Path, logs: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRBYTE_")}
     env.update(airbyte_env(fake))
-    env.update(DVD_WAREHOUSE_PATH=str(warehouse), DVD_LOG_DIR=str(logs), DVD_INGEST_VIA="airbyte",
-               SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true")
+    env.update(
+        DVD_WAREHOUSE_PATH=str(warehouse),
+        DVD_LOG_DIR=str(logs),
+        DVD_INGEST_VIA="airbyte",
+        SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true",
+    )
     return env
 
 
 def test_daily_with_the_warehouse_held_fails_cleanly_then_recovers(
-    sample_warehouse: Path, fake_airbyte: FakeAirbyte, tmp_path: Path  # noqa: F811
+    sample_warehouse: Path,
+    fake_airbyte: FakeAirbyte,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     warehouse = copy_warehouse(sample_warehouse, tmp_path / "warehouse" / "dvdrental.duckdb")
     views_before = query(warehouse, VIEWS_SQL)
@@ -94,7 +106,9 @@ def test_daily_with_the_warehouse_held_fails_cleanly_then_recovers(
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["write connection", "read-only reader"])
 def test_plan_with_the_warehouse_held_is_a_warehouse_error(
-    sample_warehouse: Path, tmp_path: Path, read_only: bool  # noqa: F811
+    sample_warehouse: Path,
+    tmp_path: Path,
+    read_only: bool,  # noqa: F811
 ) -> None:
     warehouse = copy_warehouse(sample_warehouse, tmp_path / "dvdrental.duckdb")
     with warehouse_env(warehouse), held(warehouse, read_only=read_only):

@@ -25,8 +25,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -59,7 +59,9 @@ def _fqn(name: str) -> str:
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     scratch = tmp_path_factory.mktemp("ui-warehouse")
     port = _free_port()
-    env = dict(os.environ, DVD_WAREHOUSE_PATH=str(scratch / "dvdrental.duckdb"), SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true")
+    env = dict(
+        os.environ, DVD_WAREHOUSE_PATH=str(scratch / "dvdrental.duckdb"), SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true"
+    )
     log = (scratch / "ui.log").open("w")
     server = subprocess.Popen(
         [SQLMESH, "ui", "--host", "127.0.0.1", "--port", str(port)],
@@ -167,9 +169,11 @@ def test_lineage_view_renders_in_chromium(ui_url: str) -> None:
         failed_local: list[str] = []
         page.on(
             "response",
-            lambda response: failed_local.append(f"{response.status} {response.url}")
-            if response.url.startswith(ui_url) and response.status >= 400
-            else None,
+            lambda response: (
+                failed_local.append(f"{response.status} {response.url}")
+                if response.url.startswith(ui_url) and response.status >= 400
+                else None
+            ),
         )
         page.goto(f"{ui_url}/data-catalog/models/{urllib.parse.quote(MODEL)}")
         _wait_for_graph(page)

@@ -20,13 +20,33 @@ from tests.models_fixtures import copy_project
 
 PROJECT_RULES = {"nomissingowner", "nomissinggrain", "nomissingdescription", "nomissingcolumndescriptions"}
 
-GOOD = {"owner": "  owner 'data-engineering',\n", "grain": "  grain rental_id,\n", "description": "  description 'A scratch table.',\n"}
+GOOD = {
+    "owner": "  owner 'data-engineering',\n",
+    "grain": "  grain rental_id,\n",
+    "description": "  description 'A scratch table.',\n",
+}
 BAD_MODELS = {
     # model name: (the rule it must break, the MODEL properties it has, its final SELECT)
-    "lint_no_owner": ("nomissingowner", ("grain", "description"), "  rental_id, -- The rental.\n  1 AS copies -- One.\n"),
-    "lint_no_grain": ("nomissinggrain", ("owner", "description"), "  rental_id, -- The rental.\n  1 AS copies -- One.\n"),
-    "lint_no_description": ("nomissingdescription", ("owner", "grain"), "  rental_id, -- The rental.\n  1 AS copies -- One.\n"),
-    "lint_no_column_comment": ("nomissingcolumndescriptions", ("owner", "grain", "description"), "  rental_id, -- The rental.\n  1 AS copies\n"),
+    "lint_no_owner": (
+        "nomissingowner",
+        ("grain", "description"),
+        "  rental_id, -- The rental.\n  1 AS copies -- One.\n",
+    ),
+    "lint_no_grain": (
+        "nomissinggrain",
+        ("owner", "description"),
+        "  rental_id, -- The rental.\n  1 AS copies -- One.\n",
+    ),
+    "lint_no_description": (
+        "nomissingdescription",
+        ("owner", "grain"),
+        "  rental_id, -- The rental.\n  1 AS copies -- One.\n",
+    ),
+    "lint_no_column_comment": (
+        "nomissingcolumndescriptions",
+        ("owner", "grain", "description"),
+        "  rental_id, -- The rental.\n  1 AS copies\n",
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """`dvdrental plan-diff` on a scratch copy of the project: what a model change does against prod.
 
 Prod is built from the project's models (the session's sample build, copied to a scratch
-warehouse; the models copied to a scratch project); then one staging model (what a silver table publishes) is changed in the copy and the report must name it as
+warehouse; the models copied to a scratch project); then one staging model (what a silver
+table publishes) is changed in the copy and the report must name it as
 directly modified and the gold models below it as indirectly modified, with a table diff
 showing the changed values. Prod is not touched by the report.
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, PlanDiffReport, write_plan_diff
-from tests.models_fixtures import copy_project, copy_warehouse, sample_warehouse  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_project, copy_warehouse
 from tests.models_fixtures import query as query_warehouse
 
 

@@ -24,7 +24,6 @@ from ingest.paths import PROJECT_ROOT
 from tests.models_fixtures import (
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )
@@ -49,8 +48,10 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
 
     load = load_bronze(source_db, warehouse, progress=False)  # extra columns pass the drift check
     assert query(warehouse, "SELECT channel, count(*) FROM bronze.raw_dvd_rental GROUP BY ALL") == [("store", 16044)]
-    assert query(warehouse, "SELECT data_type FROM information_schema.columns WHERE table_name = 'raw_dvd_payment' "
-                            "AND column_name = 'tip'") == [("DECIMAL(38,10)",)]
+    assert query(
+        warehouse,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'raw_dvd_payment' AND column_name = 'tip'",
+    ) == [("DECIMAL(38,10)",)]
     assert query(warehouse, "SELECT max(_airbyte_generation_id) FROM bronze.raw_dvd_rental") == [(load.generation_id,)]
 
     with sqlmesh_context(warehouse) as ctx:
@@ -63,26 +64,40 @@ def test_new_column_reaches_bronze_and_gold_is_unchanged(
     assert loaded_at == extracted_at
     for table in ("staging.dvd_rental", "staging.dvd_payment"):
         assert query(warehouse, f"SELECT count(DISTINCT _changed_at) FROM {table}") == [(1,)], table
-    assert "channel" not in {c for (c,) in query(warehouse, "SELECT column_name FROM information_schema.columns "
-                                                            "WHERE table_name = 'dvd_rental'")}
+    assert "channel" not in {
+        c
+        for (c,) in query(
+            warehouse, "SELECT column_name FROM information_schema.columns WHERE table_name = 'dvd_rental'"
+        )
+    }
     assert prod_state(warehouse) == before
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ("ALTER TABLE rental RENAME COLUMN return_date TO returned_on",
-         "public.rental.return_date is missing in the source (renamed or dropped?)"),
-        ("ALTER TABLE address DROP COLUMN phone CASCADE; ALTER TABLE payment DROP COLUMN amount CASCADE",
-         "public.address.phone, public.payment.amount are missing in the source (renamed or dropped?)"),
-        ("ALTER TABLE rental ALTER COLUMN return_date TYPE text",
-         "The source type of public.rental.return_date would load as STRING (declared TIMESTAMP_NTZ)"),
+        (
+            "ALTER TABLE rental RENAME COLUMN return_date TO returned_on",
+            "public.rental.return_date is missing in the source (renamed or dropped?)",
+        ),
+        (
+            "ALTER TABLE address DROP COLUMN phone CASCADE; ALTER TABLE payment DROP COLUMN amount CASCADE",
+            "public.address.phone, public.payment.amount are missing in the source (renamed or dropped?)",
+        ),
+        (
+            "ALTER TABLE rental ALTER COLUMN return_date TYPE text",
+            "The source type of public.rental.return_date would load as STRING (declared TIMESTAMP_NTZ)",
+        ),
         # A domain is its base type (source-postgres reads result-set metadata): year over text is a string.
-        ("CREATE DOMAIN year_text AS text; "
-         "ALTER TABLE film ALTER COLUMN release_year TYPE year_text USING release_year::text",
-         "The source type of public.film.release_year would load as STRING (declared BIGINT)"),
-        ("ALTER TABLE customer ALTER COLUMN active TYPE numeric(3,1)",
-         "The source type of public.customer.active would load as DECIMAL(38,10) (declared BIGINT)"),
+        (
+            "CREATE DOMAIN year_text AS text; "
+            "ALTER TABLE film ALTER COLUMN release_year TYPE year_text USING release_year::text",
+            "The source type of public.film.release_year would load as STRING (declared BIGINT)",
+        ),
+        (
+            "ALTER TABLE customer ALTER COLUMN active TYPE numeric(3,1)",
+            "The source type of public.customer.active would load as DECIMAL(38,10) (declared BIGINT)",
+        ),
     ],
     ids=["renamed", "two dropped", "retyped", "domain over text", "numeric with a scale"],
 )
@@ -122,19 +137,33 @@ def test_daily_stops_at_the_drift_and_prod_is_untouched(
     built_path, before = built
     warehouse = copy_warehouse(built_path, tmp_path / "warehouse" / "dvdrental.duckdb")
     bronze_before = bronze_state(warehouse)
-    views_sql = "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
+    views_sql = (
+        "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE schema_name IN ('silver', 'gold') ORDER BY ALL"
+    )
     views_before = query(warehouse, views_sql)
     with psycopg.connect(source_db, autocommit=True) as conn:
         conn.execute("ALTER TABLE rental RENAME COLUMN return_date TO returned_on")
-    env = {**os.environ, "DVD_WAREHOUSE_PATH": str(warehouse), "DVD_SOURCE_DSN": source_db,
-           "DVD_INGEST_VIA": "direct", "DVD_LOG_DIR": str(tmp_path / "logs")}
+    env = {
+        **os.environ,
+        "DVD_WAREHOUSE_PATH": str(warehouse),
+        "DVD_SOURCE_DSN": source_db,
+        "DVD_INGEST_VIA": "direct",
+        "DVD_LOG_DIR": str(tmp_path / "logs"),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "dvdrental", "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "dvdrental", "daily"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == SchemaDriftError.exit_code == 3, done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: public.rental.return_date is missing in the source (renamed or dropped?)"), done.stderr
+    assert last.startswith("error: public.rental.return_date is missing in the source (renamed or dropped?)"), (
+        done.stderr
+    )
     assert "step 2/3" not in done.stdout  # SQLMesh never started
     assert bronze_state(warehouse) == bronze_before
     assert query(warehouse, views_sql) == views_before

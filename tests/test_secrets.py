@@ -31,7 +31,6 @@ from tests.airbyte.conftest import airbyte_env
 from tests.airbyte.fake_airbyte import FakeAirbyte, Fault
 from tests.models_fixtures import (
     copy_warehouse,
-    sample_warehouse,  # noqa: F401 (fixture)
 )
 
 MARK = "SECRET-ab12cd34"
@@ -108,7 +107,9 @@ def _assert_no_secret(texts: dict[str, str], *extra: str) -> None:
 
 
 def test_airbyte_daily_prints_and_logs_no_secret(
-    fake: FakeAirbyte, sample_warehouse: Path, tmp_path: Path  # noqa: F811
+    fake: FakeAirbyte,
+    sample_warehouse: Path,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     warehouse = copy_warehouse(sample_warehouse, tmp_path / "warehouse" / "dvdrental.duckdb")
     logs = tmp_path / "logs"
@@ -122,14 +123,20 @@ def test_airbyte_daily_prints_and_logs_no_secret(
 
     # A wrong secret: refused by the token endpoint.
     started = time.time()
-    refused = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"],
-                   {**env, "AIRBYTE_CLIENT_SECRET": WRONG_AIRBYTE_SECRET})
+    refused = _run(
+        [sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"],
+        {**env, "AIRBYTE_CLIENT_SECRET": WRONG_AIRBYTE_SECRET},
+    )
     assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
     assert refused.stderr.strip().splitlines()[-1].startswith("error: ")
     _assert_no_secret(_texts(refused, logs, started))
 
     # The server echoes the secret back in an error body.
-    fake.faults.append(Fault("POST", "/jobs", status=400, body={"message": f"bad request from client_secret={AIRBYTE_SECRET}"}, times=5))
+    fake.faults.append(
+        Fault(
+            "POST", "/jobs", status=400, body={"message": f"bad request from client_secret={AIRBYTE_SECRET}"}, times=5
+        )
+    )
     started = time.time()
     echoed = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--via", "airbyte"], env)
     assert echoed.returncode != 0 and "Traceback" not in echoed.stderr, echoed.stderr
@@ -140,7 +147,11 @@ def test_airbyte_daily_prints_and_logs_no_secret(
 def test_databricks_doctor_prints_no_secret(oauth: bool, tmp_path: Path) -> None:
     env = {**_base_env(tmp_path / "dvdrental.duckdb", tmp_path / "logs"), **_databricks_env(oauth)}
     started = time.time()
-    done = _run([sys.executable, "-m", "dvdrental", "-v", "doctor", "--gateway", "databricks", "--timeout", "3"], env, timeout=120)
+    done = _run(
+        [sys.executable, "-m", "dvdrental", "-v", "doctor", "--gateway", "databricks", "--timeout", "3"],
+        env,
+        timeout=120,
+    )
     assert done.returncode in (2, 4), done.stdout + done.stderr  # unreachable (or a driver missing)
     assert "Traceback" not in done.stderr
     secret_setting = "DATABRICKS_CLIENT_SECRET" if oauth else "DATABRICKS_TOKEN"
@@ -148,9 +159,7 @@ def test_databricks_doctor_prints_no_secret(oauth: bool, tmp_path: Path) -> None
     _assert_no_secret(_texts(done, tmp_path / "logs", started))
 
 
-def test_databricks_plan_and_daily_fail_to_connect_without_printing_secrets(
-    fake: FakeAirbyte, tmp_path: Path
-) -> None:
+def test_databricks_plan_and_daily_fail_to_connect_without_printing_secrets(fake: FakeAirbyte, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     env = {**_base_env(tmp_path / "dvdrental.duckdb", logs), **_databricks_env()}
 
@@ -162,8 +171,10 @@ def test_databricks_plan_and_daily_fail_to_connect_without_printing_secrets(
     _assert_no_secret(texts)
 
     started = time.time()
-    daily = _run([sys.executable, "-m", "dvdrental", "-v", "daily", "--gateway", "databricks", "--via", "airbyte"],
-                 {**env, **_airbyte_env(fake)})
+    daily = _run(
+        [sys.executable, "-m", "dvdrental", "-v", "daily", "--gateway", "databricks", "--via", "airbyte"],
+        {**env, **_airbyte_env(fake)},
+    )
     assert daily.returncode == 6, daily.stdout + daily.stderr  # TransformError: the state cannot be read
     assert "Traceback" not in daily.stderr
     assert "error: Cannot read SQLMesh's state (databricks gateway)" in daily.stderr

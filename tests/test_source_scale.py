@@ -28,7 +28,9 @@ def one(dsn: str, query: str) -> object:
 
 def test_counts_are_exactly_n_times(scaled: str, pristine_dsn: str) -> None:
     for table in ("rental", "payment"):
-        assert one(scaled, f"SELECT count(*) FROM {table}") == FACTOR * one(pristine_dsn, f"SELECT count(*) FROM {table}")
+        assert one(scaled, f"SELECT count(*) FROM {table}") == FACTOR * one(
+            pristine_dsn, f"SELECT count(*) FROM {table}"
+        )
     # dimensions unchanged
     for table in ("customer", "inventory", "film"):
         assert one(scaled, f"SELECT count(*) FROM {table}") == one(pristine_dsn, f"SELECT count(*) FROM {table}")
@@ -37,21 +39,58 @@ def test_counts_are_exactly_n_times(scaled: str, pristine_dsn: str) -> None:
 
 
 def test_keys_are_consistent(scaled: str) -> None:
-    assert one(scaled, "SELECT count(*) FROM payment p LEFT JOIN rental r USING (rental_id) WHERE r.rental_id IS NULL") == 0
-    assert one(scaled, "SELECT count(*) FROM rental r LEFT JOIN inventory i USING (inventory_id) WHERE i.inventory_id IS NULL") == 0
-    assert one(scaled, "SELECT count(*) FROM rental r LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL") == 0
-    assert one(scaled, "SELECT count(*) FROM payment p LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL") == 0
+    assert (
+        one(scaled, "SELECT count(*) FROM payment p LEFT JOIN rental r USING (rental_id) WHERE r.rental_id IS NULL")
+        == 0
+    )
+    assert (
+        one(
+            scaled,
+            "SELECT count(*) FROM rental r LEFT JOIN inventory i USING (inventory_id) WHERE i.inventory_id IS NULL",
+        )
+        == 0
+    )
+    assert (
+        one(
+            scaled, "SELECT count(*) FROM rental r LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL"
+        )
+        == 0
+    )
+    assert (
+        one(
+            scaled,
+            "SELECT count(*) FROM payment p LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL",
+        )
+        == 0
+    )
     # primary keys are back
-    assert one(scaled, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid IN ('rental'::regclass, 'payment'::regclass)") == 2
+    assert (
+        one(
+            scaled,
+            "SELECT count(*) FROM pg_constraint "
+            "WHERE contype = 'p' AND conrelid IN ('rental'::regclass, 'payment'::regclass)",
+        )
+        == 2
+    )
     # a payment belongs to the same customer as its rental, in every copy
-    assert one(scaled, "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) WHERE p.customer_id <> r.customer_id") == FACTOR * one(
-        scaled, "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) WHERE p.rental_id <= 16049 AND p.customer_id <> r.customer_id"
+    assert one(
+        scaled, "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) WHERE p.customer_id <> r.customer_id"
+    ) == FACTOR * one(
+        scaled,
+        "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) "
+        "WHERE p.rental_id <= 16049 AND p.customer_id <> r.customer_id",
     )
 
 
 def test_quirks_in_proportion(scaled: str, pristine_dsn: str) -> None:
     assert one(scaled, "SELECT count(*) FROM rental WHERE return_date IS NULL") == FACTOR * 183
-    assert one(scaled, "SELECT count(*) FROM rental r WHERE NOT EXISTS (SELECT 1 FROM payment p WHERE p.rental_id = r.rental_id)") == FACTOR * 1452
+    assert (
+        one(
+            scaled,
+            "SELECT count(*) FROM rental r WHERE NOT EXISTS (SELECT 1 FROM payment p WHERE p.rental_id = r.rental_id)",
+        )
+        == FACTOR * 1452
+    )
     paid_twice = "SELECT count(*) FROM (SELECT rental_id FROM payment GROUP BY 1 HAVING count(*) > 1) d"
     assert one(scaled, paid_twice) == FACTOR * one(pristine_dsn, paid_twice) > 0
 
@@ -70,15 +109,19 @@ def test_dates_shift_forward(scaled: str, pristine_dsn: str) -> None:
             assert (last - rows[0][2]).days == copy * SHIFT_DAYS
             assert (updated - rows[0][3]).days == copy * SHIFT_DAYS
         # returns and payments moved with their rentals
-        assert conn.execute(
-            "SELECT count(*) FROM rental WHERE return_date IS NOT NULL AND return_date < rental_date"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM rental WHERE return_date IS NOT NULL AND return_date < rental_date"
+            ).fetchone()[0]
+            == 0
+        )
         payments = conn.execute(
-            "SELECT (payment_id - 1) / 32098 AS copy, min(payment_date), max(payment_date) FROM payment GROUP BY 1 ORDER BY 1"
+            "SELECT (payment_id - 1) / 32098 AS copy, min(payment_date), max(payment_date) "
+            "FROM payment GROUP BY 1 ORDER BY 1"
         ).fetchall()
-        assert [(copy, (first - payments[0][1]).days, (last - payments[0][2]).days) for copy, first, last in payments] == [
-            (copy, copy * SHIFT_DAYS, copy * SHIFT_DAYS) for copy in range(FACTOR)
-        ]
+        assert [
+            (copy, (first - payments[0][1]).days, (last - payments[0][2]).days) for copy, first, last in payments
+        ] == [(copy, copy * SHIFT_DAYS, copy * SHIFT_DAYS) for copy in range(FACTOR)]
         # nothing lands in the future (the silver not_in_future audits)
         assert conn.execute("SELECT max(rental_date) < now() FROM rental").fetchone()[0]
 
@@ -90,4 +133,7 @@ def test_reused_and_a_new_day_lands(scaled: str, pg_server: LocalPostgres) -> No
     rentals, payments, day = append_day(scaled)
     assert rentals > 0 and payments > 0
     assert day == one(scaled, "SELECT max(rental_date)::date FROM rental") and (day - before_max).days == 1
-    assert one(scaled, "SELECT count(*) FROM payment p LEFT JOIN rental r USING (rental_id) WHERE r.rental_id IS NULL") == 0
+    assert (
+        one(scaled, "SELECT count(*) FROM payment p LEFT JOIN rental r USING (rental_id) WHERE r.rental_id IS NULL")
+        == 0
+    )

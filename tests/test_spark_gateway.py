@@ -44,7 +44,7 @@ import shutil
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -179,16 +179,28 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
         log = StatementLog()
         with databricks_adapter_on(spark, log):
             ctx = context(GATEWAY)
-            plan = _phase("plan of prod from empty", ctx, log, lambda: ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True))
+            plan = _phase(
+                "plan of prod from empty",
+                ctx,
+                log,
+                lambda: ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True),
+            )
             run = SparkRun(local, ctx, spark, log, plan)
             if plan.error is None and not plan.failed and not plan.skipped:
                 tomorrow = (date.today() + timedelta(days=1)).isoformat()
                 daily = {"select_models": DAILY_MODELS, "no_auto_upstream": True}
-                run.daily = _phase("next day's run", ctx, log, lambda: ctx.run("prod", execution_time=tomorrow, **daily))
+                run.daily = _phase(
+                    "next day's run", ctx, log, lambda: ctx.run("prod", execution_time=tomorrow, **daily)
+                )
                 run.dev = _forward_only_dev_plan(ctx, log)
             written = log.write(STATEMENT_LOG)
-            print(f"\n{len(log.statements)} statements sent to Spark, by kind: {dict(sorted(log.counts().items()))}; log: {written}")
-            print("seconds in spark.sql by kind: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(log.seconds().items())))
+            print(
+                f"\n{len(log.statements)} statements sent to Spark, "
+                f"by kind: {dict(sorted(log.counts().items()))}; log: {written}"
+            )
+            print(
+                "seconds in spark.sql by kind: " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(log.seconds().items()))
+            )
             yield run
             ctx.close()
         spark.stop()
@@ -207,7 +219,9 @@ def _phase(name: str, ctx: t.Any, log: t.Any, command: t.Callable[[], t.Any]) ->
             node = getattr(error, "node", None)
             model = getattr(node, "snapshot_name", None) or str(node)
             cause = error.__cause__ or error
-            failed[_short(model)] = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+            failed[_short(model)] = (
+                f"{type(cause).__name__}: {str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+            )
         log_failed(errors)
 
     def record_skipped(names: set[str]) -> None:
@@ -271,7 +285,9 @@ def test_bronze_in_spark_has_the_declared_airbyte_types(spark_run: SparkRun) -> 
         actual = [(f.name, f.dataType.simpleString()) for f in spark_run.spark.table(fqn).schema.fields]
         expected = [(name, _spark_type_name(type_)) for name, type_ in declared]
         assert actual == expected, fqn
-        assert spark_run.spark_rows(f"SELECT COUNT(*) FROM {fqn}") == spark_run.duckdb_rows(f"SELECT COUNT(*) FROM {fqn}")
+        assert spark_run.spark_rows(f"SELECT COUNT(*) FROM {fqn}") == spark_run.duckdb_rows(
+            f"SELECT COUNT(*) FROM {fqn}"
+        )
 
 
 def _spark_type_name(databricks_type: str) -> str:
@@ -287,7 +303,11 @@ def test_the_session_is_a_databricks_warehouse_s(spark_run: SparkRun) -> None:
     assert spark_run.ctx.engine_adapter.is_spark_session_connection
     assert spark_run.spark.conf.get("spark.sql.ansi.enabled") == "true"
     assert spark_run.spark.conf.get("spark.sql.sources.default") == "iceberg"
-    provider = [r for r in spark_run.spark_rows(f"DESCRIBE TABLE EXTENDED {spark_run.spark_table('gold.fact_rental')}") if r[0] == "Provider"]
+    provider = [
+        r
+        for r in spark_run.spark_rows(f"DESCRIBE TABLE EXTENDED {spark_run.spark_table('gold.fact_rental')}")
+        if r[0] == "Provider"
+    ]
     assert provider and provider[0][1].lower() == "iceberg", provider
 
 
@@ -333,7 +353,9 @@ def test_forward_only_dev_plan_clones_prod_tables(spark_run: SparkRun) -> None:
     snapshot = spark_run.ctx.get_snapshot(FORWARD_ONLY_MODEL, raise_if_missing=True)
     dev_table, prod_table = snapshot.table_name(is_deployable=False), snapshot.table_name()
     assert any(dev_table.split(".")[-1].strip("`") in s.sql for s in clones), [s.sql for s in clones]
-    partitions = [_partition_section(spark_run.spark_rows(f"DESCRIBE TABLE {table}")) for table in (prod_table, dev_table)]
+    partitions = [
+        _partition_section(spark_run.spark_rows(f"DESCRIBE TABLE {table}")) for table in (prod_table, dev_table)
+    ]
     assert len(partitions[0]) > 1 and partitions[0] == partitions[1], partitions
     dev_columns = [f.name for f in spark_run.spark.table(dev_table).schema.fields]
     assert "_dev_note" in dev_columns, dev_columns  # the forward-only change, applied to the clone
@@ -382,7 +404,9 @@ def test_models_equal_duckdb(spark_run: SparkRun) -> None:
         spark = spark_run.spark_rows(f"SELECT {_profile_sql(columns, 'spark')} FROM {spark_run.spark_table(model)}")[0]
         labels = ["rows"] + [label for label, _ in _profile_items(columns)]
         differences = [
-            f"{label}: duckdb={d!r} spark={s!r}" for label, d, s in zip(labels, duck, spark) if not _same(d, s)
+            f"{label}: duckdb={d!r} spark={s!r}"
+            for label, d, s in zip(labels, duck, spark, strict=True)
+            if not _same(d, s)
         ]
         assert not differences, f"{model} differs:\n  " + "\n  ".join(differences)
         compared.append(model)
@@ -408,12 +432,14 @@ def test_answers_equal_duckdb(spark_run: SparkRun) -> None:
     on_spark = answer_with(spark_fetch, "spark")
     on_duckdb = answer_with(duckdb_fetch, "duckdb")
     assert len(on_spark) == len(QUESTIONS) == 5
-    for spark_answer, duck_answer in zip(on_spark, on_duckdb):
+    for spark_answer, duck_answer in zip(on_spark, on_duckdb, strict=True):
         key = spark_answer.question.key
         assert spark_answer.columns == duck_answer.columns, key
         assert len(spark_answer.rows) == len(duck_answer.rows), key
-        for s_row, d_row in zip(spark_answer.rows, duck_answer.rows):
-            assert all(_same(d, s) for d, s in zip(d_row, s_row)), f"{key}: duckdb {d_row} != spark {s_row}"
+        for s_row, d_row in zip(spark_answer.rows, duck_answer.rows, strict=True):
+            assert all(_same(d, s) for d, s in zip(d_row, s_row, strict=True)), (
+                f"{key}: duckdb {d_row} != spark {s_row}"
+            )
 
 
 # -- column profiles ---------------------------------------------------------------------------
@@ -463,6 +489,5 @@ def _same(a: t.Any, b: t.Any) -> bool:
     return a == b
 
 
-
 def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

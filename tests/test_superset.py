@@ -25,9 +25,9 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,7 +38,7 @@ from dvdrental.superset.errors import SupersetError
 from dvdrental.superset.local import LocalSuperset, start_local
 from ingest.paths import PROJECT_ROOT
 from tests.browser import open_browser, require_browser, screenshot
-from tests.models_fixtures import copy_warehouse, query, sample_warehouse, warehouse_env  # noqa: F401 (fixture)
+from tests.models_fixtures import copy_warehouse, query, warehouse_env
 
 DVDRENTAL = str(Path(sys.executable).with_name("dvdrental"))
 TITLES = {question.key: question.title for question in QUESTIONS}
@@ -57,7 +57,9 @@ REVENUE_CHART = "b7046fa2-bd73-4b41-b93d-6cf90ed80e7c"
 def _run_dvdrental(*args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
     full_env.update(env)
-    return subprocess.run([DVDRENTAL, *args], env=full_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [DVDRENTAL, *args], env=full_env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_export_without_databricks_settings_names_them(tmp_path: Path) -> None:
@@ -202,7 +204,9 @@ def test_daily_succeeds_while_superset_serves(
         DVD_INGEST_VIA="direct",
         SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true",
     )
-    result = subprocess.run([DVDRENTAL, "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [DVDRENTAL, "daily"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "daily ok:" in result.stdout
     assert superset.server.process.poll() is None, "Superset must still be up"
@@ -232,7 +236,9 @@ def test_databricks_bundle_has_no_secret_and_imports(
     databases = client.get("/api/v1/database/")["result"]
     assert [(d["backend"], d["database_name"]) for d in databases] == [("databricks", "DVD rental warehouse")]
     datasets = client.get("/api/v1/dataset/", q="(columns:!(catalog,schema,table_name))")["result"]
-    assert [(d["catalog"], d["schema"], d["table_name"]) for d in datasets] == [("dvd_catalog", "gold", "report_rentals")]
+    assert [(d["catalog"], d["schema"], d["table_name"]) for d in datasets] == [
+        ("dvd_catalog", "gold", "report_rentals")
+    ]
     dashboard = next(d for d in client.dashboards() if d["slug"] == "dvd-rentals")
     charts = client.get(f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]
     assert len(charts) == 6

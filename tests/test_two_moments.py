@@ -21,7 +21,6 @@ from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import (
     copy_warehouse,
     query,
-    sample_warehouse,  # noqa: F401 (fixture)
     sqlmesh_context,
     tomorrow,
 )
@@ -56,7 +55,9 @@ SELECT (SELECT count(*) FROM rental),
 
 
 def test_rental_read_before_its_customer_waits_for_the_next_run(
-    source_db: str, sample_warehouse: Path, tmp_path: Path  # noqa: F811
+    source_db: str,
+    sample_warehouse: Path,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     warehouse = copy_warehouse(sample_warehouse, tmp_path / "dvdrental.duckdb")
     load_bronze(source_db, warehouse, tables=EARLY, progress=False)  # first moment
@@ -72,15 +73,19 @@ def test_rental_read_before_its_customer_waits_for_the_next_run(
     for table in ("staging.dvd_rental", "silver.dvd_rental", "gold.fact_rental"):
         assert query(warehouse, f"SELECT count(*) FROM {table} WHERE rental_id = {rental_id}") == [(0,)], table
     assert query(warehouse, f"SELECT count(*) FROM silver.dvd_payment WHERE rental_id = {rental_id}") == [(1,)]
-    orphans = query(warehouse, "SELECT count(*) FROM gold.fact_rental AS fact "
-                               "LEFT JOIN gold.dim_address AS address ON address.address_id = fact.address_id "
-                               "WHERE address.address_id IS NULL")
+    orphans = query(
+        warehouse,
+        "SELECT count(*) FROM gold.fact_rental AS fact "
+        "LEFT JOIN gold.dim_address AS address ON address.address_id = fact.address_id "
+        "WHERE address.address_id IS NULL",
+    )
     assert orphans == [(0,)]
     with psycopg.connect(source_db) as conn:
         [(source_rentals, _)] = conn.execute(SOURCE_REVENUE_SQL).fetchall()
         [(revenue_without_it,)] = conn.execute(
             f"SELECT sum(payment.amount) FROM payment JOIN rental ON rental.rental_id = payment.rental_id "
-            f"WHERE rental.rental_id <> {rental_id}").fetchall()
+            f"WHERE rental.rental_id <> {rental_id}"
+        ).fetchall()
     assert query(warehouse, GOLD_REVENUE_SQL) == [(source_rentals - 1, revenue_without_it)]
 
     load_bronze(source_db, warehouse, progress=False)  # the next sync: every stream has caught up
@@ -90,7 +95,8 @@ def test_rental_read_before_its_customer_waits_for_the_next_run(
         next_day = first_day + timedelta(days=1)
         assert ctx.run(transform.PROD, end=next_day, execution_time=next_day).is_success
     [(customer_id, amount)] = query(
-        warehouse, f"SELECT customer_id, payment_amount FROM gold.fact_rental WHERE rental_id = {rental_id}")
+        warehouse, f"SELECT customer_id, payment_amount FROM gold.fact_rental WHERE rental_id = {rental_id}"
+    )
     assert amount == Decimal("4.99")
     assert query(warehouse, f"SELECT count(*) FROM gold.dim_customer WHERE customer_id = {customer_id}") == [(1,)]
     with psycopg.connect(source_db) as conn:

@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dashboard", help="write artifacts/dashboard.html: the five answers as charts, freshness, rows per layer"
     )
     parser.add_argument("--gateway", default=None, help="SQLMesh gateway to read (default: config.yaml's)")
-    parser.add_argument("--output", type=output_file, default=None, help="where to write it (default: artifacts/dashboard.html)")
+    parser.add_argument(
+        "--output", type=output_file, default=None, help="where to write it (default: artifacts/dashboard.html)"
+    )
     parser.set_defaults(handler=_dashboard)
 
 

@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="the gateway to check (default: $SQLMESH_GATEWAY, else local)",
     )
-    parser.add_argument("--timeout", type=positive_seconds, default=10.0, help="seconds per connection attempt (default 10)")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=10.0, help="seconds per connection attempt (default 10)"
+    )
     parser.add_argument("--no-connect", action="store_true", help="check settings and drivers only")
     parser.set_defaults(handler=_doctor)
 

@@ -13,7 +13,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write artifacts/plan-diff.md: what the models' changes do against prod (applies nothing to prod)",
     )
     parser.add_argument("--gateway", default=None, help="SQLMesh gateway (default: config.yaml's)")
-    parser.add_argument("--output", type=output_file, default=None, help="where to write it (default: artifacts/plan-diff.md)")
+    parser.add_argument(
+        "--output", type=output_file, default=None, help="where to write it (default: artifacts/plan-diff.md)"
+    )
     parser.add_argument("--print", dest="show", action="store_true", help="also print the report")
     parser.add_argument(
         "--base-ref",

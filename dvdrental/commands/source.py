@@ -12,7 +12,9 @@ from ingest.source.scale import scale_database, with_database
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("source", help="start, stop or describe the local PostgreSQL source")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("start", help="start the server (first time: initdb and restore the sample)").set_defaults(handler=_start)
+    actions.add_parser("start", help="start the server (first time: initdb and restore the sample)").set_defaults(
+        handler=_start
+    )
     actions.add_parser("stop", help="stop the server").set_defaults(handler=_stop)
     actions.add_parser("status", help="say whether it runs and print its DSN").set_defaults(handler=_status)
     scale = actions.add_parser(
@@ -21,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     scale.add_argument("--factor", type=positive_int, required=True, help="multiply rental and payment by N (N >= 1)")
     scale.add_argument(
-        "--source-db", default=None,
+        "--source-db",
+        default=None,
         help="database holding the sample to scale (default: the one in DVD_SOURCE_DSN, else dvdrental)",
     )
     scale.add_argument("--target-db", default=None, help="name of the scaled database (default: <source-db>_x{N})")

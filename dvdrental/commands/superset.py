@@ -21,18 +21,27 @@ DEFAULT_PORT = 8088
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("superset", help="serve the answers in a local Apache Superset; export the Preset bundle")
+    parser = subparsers.add_parser(
+        "superset", help="serve the answers in a local Apache Superset; export the Preset bundle"
+    )
     actions = parser.add_subparsers(dest="superset_action", metavar="ACTION")
 
-    serve = actions.add_parser("serve", help="install, import the bundle on the local warehouse, serve on 127.0.0.1 (default)")
+    serve = actions.add_parser(
+        "serve", help="install, import the bundle on the local warehouse, serve on 127.0.0.1 (default)"
+    )
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     serve.set_defaults(handler=_serve)
 
     export = actions.add_parser("export-bundle", help="write the Superset/Preset import zip")
-    export.add_argument("--target", choices=("databricks", "local"), default="databricks",
-                        help="database the bundle points at (default databricks: DATABRICKS_* settings)")
-    export.add_argument("--output", type=Path, default=None,
-                        help="zip to write (default artifacts/superset-<target>.zip)")
+    export.add_argument(
+        "--target",
+        choices=("databricks", "local"),
+        default="databricks",
+        help="database the bundle points at (default databricks: DATABRICKS_* settings)",
+    )
+    export.add_argument(
+        "--output", type=Path, default=None, help="zip to write (default artifacts/superset-<target>.zip)"
+    )
     export.set_defaults(handler=_export)
 
     install = actions.add_parser("install", help="only install Superset into .local/superset/venv")
@@ -49,8 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         home = local.prepared.home
         if local.prepared.new_password:
-            print(f"Superset admin created: user admin, password {local.prepared.new_password} "
-                  f"(shown once; kept 0600 in {home.admin_password_file})")
+            print(
+                f"Superset admin created: user admin, password {local.prepared.new_password} "
+                f"(shown once; kept 0600 in {home.admin_password_file})"
+            )
         else:
             print(f"Superset login: user admin, password in {home.admin_password_file}")
         print(f"dashboard: {local.dashboard_url}")

@@ -26,7 +26,7 @@ import os
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dvdrental.daily.run_log import RunLog
@@ -90,7 +90,7 @@ def run_daily(
     started = time.monotonic()
     result = DailyResult()
     with pipeline_lock(purpose="dvdrental daily"):
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         result.log_file = log_dir / f"daily_{stamp}.log"
         with RunLog(result.log_file) as log:
             log.line(f"daily run started (gateway: {gateway or 'default'}, log: {result.log_file})")
@@ -123,14 +123,13 @@ def _writable_log_dir(log_dir: Path | None) -> Path:
     except OSError as error:
         where = f"{LOG_DIR_ENV}={configured}" if configured and not log_dir else f"the log directory {path}"
         raise ConfigError(
-            f"{where}: cannot write run logs there ({error.strerror or error}); point {LOG_DIR_ENV} at a writable directory."
+            f"{where}: cannot write run logs there ({error.strerror or error}); "
+            f"point {LOG_DIR_ENV} at a writable directory."
         ) from None
     return path
 
 
-def _steps(
-    result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: RunLog
-) -> None:
+def _steps(result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: RunLog) -> None:
     chosen = ingest_via(via)
     log.line(f"step 1/3 ingest ({chosen})")
     ingested = run_ingest(chosen, progress=False)

@@ -11,7 +11,7 @@ import io
 import logging
 import sys
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -24,7 +24,7 @@ class RunLog:
         self._handler: logging.Handler | None = None
         self._saved: tuple[t.Any, t.Any] | None = None
 
-    def __enter__(self) -> "RunLog":
+    def __enter__(self) -> RunLog:
         self._file = open(self.path, "a", encoding="utf-8", buffering=1)
         self._handler = logging.StreamHandler(_Timestamped(self._file))
         self._handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -80,7 +80,7 @@ class _Timestamped(io.TextIOBase):
         text = text.replace("\r", "\n")
         for piece in text.splitlines(keepends=True):
             if self._at_line_start:
-                self.target.write(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z ")
+                self.target.write(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z ")
             self.target.write(piece)
             self._at_line_start = piece.endswith("\n")
         return len(text)

@@ -44,10 +44,15 @@ class Answer:
         """The answer as a plain-text table with a title line."""
         cells = [tuple(_format(v) for v in row) for row in self.rows]
         widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(self.columns)]
-        numeric = [all(isinstance(row[i], (int, float)) or _is_decimal(row[i]) for row in self.rows) for i in range(len(self.columns))]
+        numeric = [
+            all(isinstance(row[i], (int, float)) or _is_decimal(row[i]) for row in self.rows)
+            for i in range(len(self.columns))
+        ]
 
         def line(values: t.Sequence[str]) -> str:
-            return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+            return "  ".join(
+                v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)
+            ).rstrip()
 
         out = [self.question.title, line(self.columns), line(["-" * w for w in widths])]
         out.extend(line(row) for row in cells)
@@ -113,6 +118,7 @@ QUESTIONS: tuple[Question, ...] = (
         """,
     ),
 )
+
 
 def answer_with(fetch: t.Callable[[str], Rows], dialect: str) -> list[Answer]:
     """Answer every question with ``fetch(sql) -> (column names, rows)`` on an engine of ``dialect``."""

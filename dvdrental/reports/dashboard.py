@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import typing as t
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,7 +69,7 @@ def read_warehouse_facts(reader: WarehouseReader) -> WarehouseFacts:
         if (BRONZE_SCHEMA, table.bronze_name) in present:
             newest = value(f"SELECT max(_airbyte_extracted_at) FROM {table.bronze_fqn}")
             if newest is not None:
-                extracts.append(newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc))
+                extracts.append(newest if newest.tzinfo else newest.replace(tzinfo=UTC))
     order = {layer: i for i, layer in enumerate(LAYERS)}
     counts = tuple(
         TableCount(layer, name, int(value(f"SELECT count(*) FROM {layer}.{name}")))
@@ -83,13 +83,15 @@ def read_warehouse_facts(reader: WarehouseReader) -> WarehouseFacts:
 _CSS = """
 :root { --ink:#1f2933; --muted:#616e7c; --line:#e4e7eb; --bar:#2f6fbd; --bg:#f7f9fb; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; \
+color: var(--ink); background: var(--bg); }
 header { padding: 20px 32px 8px; }
 h1 { margin: 0 0 4px; font-size: 22px; }
 .meta { color: var(--muted); }
 .meta strong { color: var(--ink); }
 .stale { color: #b42318; font-weight: 600; }
-main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 20px; padding: 16px 32px 32px; }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 20px; \
+padding: 16px 32px 32px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; }
 h2 { font-size: 16px; margin: 0 0 10px; }
 svg.chart { display: block; width: 100%; height: auto; }
@@ -106,16 +108,16 @@ section.wide { grid-column: 1 / -1; }
 
 
 def render_dashboard(answers: t.Sequence[Answer], facts: WarehouseFacts, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     sections = [_answer_section(i, answer) for i, answer in enumerate(answers, start=1)]
     sections.append(_counts_section(facts.counts))
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>DVD rental: five answers</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
         "<header>\n<h1>DVD rental: five answers</h1>\n"
-        f"<p class=\"meta\">{_freshness(facts.newest_extract, now)} &middot; "
+        f'<p class="meta">{_freshness(facts.newest_extract, now)} &middot; '
         f"generated <strong>{_e(_iso(now))}</strong> from <code>gold.report_rentals</code> "
         "(the same questions as <code>dvdrental answers</code>)</p>\n</header>\n"
         "<main>\n" + "\n".join(sections) + "\n</main>\n</body>\n</html>\n"
@@ -134,7 +136,7 @@ def _freshness(newest: datetime | None, now: datetime) -> str:
     )
 
 
-def _answer_section(number: int, answer: "Answer") -> str:
+def _answer_section(number: int, answer: Answer) -> str:
     label_index, value_index = _chart_columns(answer)
     title = f"{number}. {answer.question.title}"
     if label_index is None or value_index is None or not answer.rows:
@@ -148,7 +150,7 @@ def _answer_section(number: int, answer: "Answer") -> str:
     )
 
 
-def _chart_columns(answer: "Answer") -> tuple[int | None, int | None]:
+def _chart_columns(answer: Answer) -> tuple[int | None, int | None]:
     """Label = the first text column; value = the first numeric column after it (else the first numeric)."""
     if not answer.rows:
         return None, None
@@ -177,10 +179,11 @@ def bar_chart(points: t.Sequence[tuple[str, float]], value_name: str, title: str
         length = max(1.0, bar_width * value / top) if value > 0 else 0.0
         shown = label if len(label) <= 30 else label[:29] + "\u2026"
         parts.append(
-            f'<g><title>{_e(label)}: {_e(_fmt(value))} {_e(value_name)}</title>'
+            f"<g><title>{_e(label)}: {_e(_fmt(value))} {_e(value_name)}</title>"
             f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end">{_e(shown)}</text>'
             f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" rx="2"/>'
-            f'<text class="value" x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}">{_e(_fmt(value))}</text></g>'
+            f'<text class="value" x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}">'
+            f"{_e(_fmt(value))}</text></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -189,19 +192,23 @@ def bar_chart(points: t.Sequence[tuple[str, float]], value_name: str, title: str
 def _counts_section(counts: t.Sequence[TableCount]) -> str:
     rows = [(c.layer, f"{c.layer}.{c.table}", c.rows) for c in counts]
     totals = {layer: sum(c.rows for c in counts if c.layer == layer) for layer in LAYERS}
-    summary = ", ".join(f"{layer}: {sum(1 for c in counts if c.layer == layer)} tables, {totals[layer]:,} rows" for layer in LAYERS)
+    summary = ", ".join(
+        f"{layer}: {sum(1 for c in counts if c.layer == layer)} tables, {totals[layer]:,} rows" for layer in LAYERS
+    )
     return (
         '<section class="wide" id="row-counts">\n<h2>Rows per layer</h2>\n'
         f'<p class="meta">{_e(summary)}</p>\n'
-        f'{_table(("layer", "table", "rows"), rows)}\n</section>'
+        f"{_table(('layer', 'table', 'rows'), rows)}\n</section>"
     )
 
 
 def _table(columns: t.Sequence[str], rows: t.Sequence[t.Sequence[t.Any]]) -> str:
     numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(columns))]
-    head = "".join(f'<th{" class=num" if n else ""}>{_e(c)}</th>' for c, n in zip(columns, numeric))
+    head = "".join(f"<th{' class=num' if n else ''}>{_e(c)}</th>" for c, n in zip(columns, numeric, strict=True))
     body = "\n".join(
-        "<tr>" + "".join(f'<td{" class=num" if n else ""}>{_e(_fmt(v))}</td>' for v, n in zip(row, numeric)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{' class=num' if n else ''}>{_e(_fmt(v))}</td>" for v, n in zip(row, numeric, strict=True))
+        + "</tr>"
         for row in rows
     )
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
@@ -236,7 +243,7 @@ def _fmt(value: t.Any) -> str:
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

@@ -29,14 +29,16 @@ class SupersetClient:
             json={"username": username, "password": password, "provider": "db", "refresh": False},
         )
         if response.status_code != 200:
-            raise SupersetError(f"Superset at {self.base_url} refused the login of '{username}' (HTTP {response.status_code})")
+            raise SupersetError(
+                f"Superset at {self.base_url} refused the login of '{username}' (HTTP {response.status_code})"
+            )
         self._http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         self._http.headers["Referer"] = self.base_url  # Flask-WTF checks it on POSTs
 
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "SupersetClient":
+    def __enter__(self) -> SupersetClient:
         return self
 
     def __exit__(self, *exc: t.Any) -> None:
@@ -68,7 +70,9 @@ class SupersetClient:
                 headers={"X-CSRFToken": csrf},
             )
         if response.status_code != 200:
-            raise SupersetError(f"Superset refused the bundle {bundle.name} (HTTP {response.status_code}): {response.text[:500]}")
+            raise SupersetError(
+                f"Superset refused the bundle {bundle.name} (HTTP {response.status_code}): {response.text[:500]}"
+            )
 
     def charts(self) -> list[dict]:
         query = json.dumps({"columns": ["id", "uuid", "slice_name", "viz_type"], "page_size": 100})

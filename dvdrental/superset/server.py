@@ -94,8 +94,18 @@ def prepare_home(path: Path = DEFAULT_HOME) -> Prepared:
         _superset(
             superset,
             home,
-            ["fab", "create-admin", "--username", ADMIN_USER, "--firstname", "DVD", "--lastname", "Admin",
-             "--email", "admin@localhost"],
+            [
+                "fab",
+                "create-admin",
+                "--username",
+                ADMIN_USER,
+                "--firstname",
+                "DVD",
+                "--lastname",
+                "Admin",
+                "--email",
+                "admin@localhost",
+            ],
             "creating the local admin",
             stdin=f"{new_password}\n{new_password}\n",
         )
@@ -144,7 +154,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SupersetError(f"Superset exited with code {self.process.returncode} while starting: see {self.home.log}")
+                raise SupersetError(
+                    f"Superset exited with code {self.process.returncode} while starting: see {self.home.log}"
+                )
             try:
                 if httpx.get(f"{self.url}/health", timeout=5).text.strip() == "OK":
                     return

@@ -153,4 +153,6 @@ class TokenProvider:
         self._token = token
         self._expires_at = now + lifetime
         self._refresh_at = now + lifetime - margin
-        logger.debug("Got an Airbyte access token valid for %.0fs; renewing it after %.0fs", lifetime, lifetime - margin)
+        logger.debug(
+            "Got an Airbyte access token valid for %.0fs; renewing it after %.0fs", lifetime, lifetime - margin
+        )

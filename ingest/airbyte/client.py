@@ -194,9 +194,7 @@ class AirbyteClient:
 
     def create_sync_job(self) -> JobSnapshot:
         """One ``POST /jobs``, never retried here (see :meth:`start_or_attach`)."""
-        request = models.JobCreateRequest(
-            connection_id=self.settings.connection_id, job_type=models.JobTypeEnum.SYNC
-        )
+        request = models.JobCreateRequest(connection_id=self.settings.connection_id, job_type=models.JobTypeEnum.SYNC)
         timeout_ms = int(self.settings.start_request_timeout_seconds * 1000)
         response = self._call(
             "POST /jobs (start sync)",
@@ -238,8 +236,12 @@ class AirbyteClient:
         """
         active = self.find_active_sync()
         if active is not None:
-            logger.info("Sync job %s is already %s on connection %s; attaching to it",
-                        active.job_id, active.status, self.settings.connection_id)
+            logger.info(
+                "Sync job %s is already %s on connection %s; attaching to it",
+                active.job_id,
+                active.status,
+                self.settings.connection_id,
+            )
             return active, True
         deadline = self._clock() + self.settings.start_timeout_seconds
         faults = conflicts = 0
@@ -280,8 +282,12 @@ class AirbyteClient:
                 "UI, cancel it, and run again."
             )
         wait = min(self.retry.delay(attempt), remaining)
-        logger.warning("POST /jobs: %s, but no sync job is visible on connection %s; asking again in %.2fs",
-                       conflict.problem.text or "HTTP 409", connection_id, wait)
+        logger.warning(
+            "POST /jobs: %s, but no sync job is visible on connection %s; asking again in %.2fs",
+            conflict.problem.text or "HTTP 409",
+            connection_id,
+            wait,
+        )
         self.retry.sleep(wait)
 
     def _job_after_refusal(self, refusal: AirbyteRequestFailed, deadline: float) -> JobSnapshot:
@@ -291,8 +297,13 @@ class AirbyteClient:
         if problem is not None:  # disabled between our contract check and the POST
             raise AirbyteContractError(f"Airbyte connection {connection_id} refused to sync: {problem}.")
         title = refusal.problem.title or "conflict"
-        logger.warning("POST /jobs answered 409 %s (%s) on active connection %s; looking for the sync job it "
-                       "may still be creating", title, refusal.problem.text or "no reason given", connection_id)
+        logger.warning(
+            "POST /jobs answered 409 %s (%s) on active connection %s; looking for the sync job it "
+            "may still be creating",
+            title,
+            refusal.problem.text or "no reason given",
+            connection_id,
+        )
         attempt = 0
         while True:
             active = self.find_active_sync()
@@ -341,8 +352,9 @@ class AirbyteClient:
                 return operation()
             except errors.ResponseValidationError as error:
                 if lenient and 200 <= error.raw_response.status_code < 300:
-                    logger.debug("%s: SDK could not validate the body (%s); parsing it leniently",
-                                 what, self.redact(error.cause))
+                    logger.debug(
+                        "%s: SDK could not validate the body (%s); parsing it leniently", what, self.redact(error.cause)
+                    )
                     return t.cast(T, _RawResult(error.raw_response))
                 raise AirbyteError(f"{what}: unexpected response from Airbyte: {self.redact(error.cause)}") from None
             except errors.AirbyteAPIError as error:
@@ -393,8 +405,9 @@ def _json(response: httpx.Response) -> t.Any:
     try:
         return response.json()
     except ValueError:
-        raise AirbyteError(f"Airbyte answered {response.request.method} {response.request.url.path} "
-                           "with a body that is not JSON.") from None
+        raise AirbyteError(
+            f"Airbyte answered {response.request.method} {response.request.url.path} with a body that is not JSON."
+        ) from None
 
 
 def _problem(error: errors.AirbyteAPIError) -> Problem:

@@ -80,8 +80,10 @@ def status_problem(connection: models.ConnectionResponse) -> str | None:
     """
     status = _value(connection.status)
     if status == "inactive":
-        return ("its status is inactive (disabled), and Airbyte syncs only an active connection: "
-                "enable it in Airbyte (the connection's on/off switch, or PATCH status=active)")
+        return (
+            "its status is inactive (disabled), and Airbyte syncs only an active connection: "
+            "enable it in Airbyte (the connection's on/off switch, or PATCH status=active)"
+        )
     if status in ("deprecated", "locked"):
         return f"its status is {status}, so Airbyte will not run it"
     return None
@@ -116,9 +118,7 @@ def _check_streams(connection: models.ConnectionResponse, report: ContractReport
         elif mode != EXPECTED_SYNC_MODE:
             wrong_mode.append(f"{name} is {mode}")
         if stream.namespace and stream.namespace != SOURCE_SCHEMA:
-            report.warnings.append(
-                f"stream {name} reads source namespace {stream.namespace!r}, not {SOURCE_SCHEMA!r}"
-            )
+            report.warnings.append(f"stream {name} reads source namespace {stream.namespace!r}, not {SOURCE_SCHEMA!r}")
     if wrong_mode:
         report.problems.append(
             f"sync mode must be full refresh | overwrite ({EXPECTED_SYNC_MODE}) but {', '.join(wrong_mode)}"
@@ -157,7 +157,11 @@ def _check_namespace(
             )
     else:
         report.warnings.append(f"unknown namespace definition {definition!r}; cannot confirm schema {BRONZE_SCHEMA!r}")
-    if destination is not None and destination.destination_type and "databricks" not in destination.destination_type.lower():
+    if (
+        destination is not None
+        and destination.destination_type
+        and "databricks" not in destination.destination_type.lower()
+    ):
         report.warnings.append(f"destination type is {destination.destination_type!r}, not Databricks")
 
 

@@ -14,7 +14,7 @@ import logging
 import re
 import typing as t
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from airbyte_api import models
 
@@ -115,14 +115,14 @@ def parse_timestamp(value: str | int | float | None) -> datetime | None:
         number = float(value)
         if number > 1e11:  # milliseconds
             number /= 1000.0
-        return datetime.fromtimestamp(number, tz=timezone.utc)
+        return datetime.fromtimestamp(number, tz=UTC)
     match = _TIMESTAMP.match(str(value).strip())
     if not match:
         logger.debug("Unparseable timestamp from Airbyte: %r", value)
         return None
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     microsecond = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
+    tz = UTC
     if offset and offset.upper() != "Z":
         sign = 1 if offset[0] == "+" else -1
         digits = offset[1:].replace(":", "")
@@ -134,7 +134,7 @@ def parse_timestamp(value: str | int | float | None) -> datetime | None:
     except ValueError:
         logger.debug("Out-of-range timestamp from Airbyte: %r", value)
         return None
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 _DURATION = re.compile(

@@ -57,10 +57,7 @@ class SyncResult:
         size = "unknown" if self.bytes_synced is None else _human_bytes(self.bytes_synced)
         duration = "unknown" if self.duration_seconds is None else _human_duration(self.duration_seconds)
         how = " (attached to a running sync)" if self.attached else ""
-        return (
-            f"Airbyte sync job {self.job_id} {self.status}{how}: "
-            f"{rows} rows, {size} synced in {duration}"
-        )
+        return f"Airbyte sync job {self.job_id} {self.status}{how}: {rows} rows, {size} synced in {duration}"
 
 
 class _TerminationRequested(BaseException):
@@ -144,7 +141,9 @@ def _check_contract(client: AirbyteClient, *, always_read_destination: bool = Fa
     return check_connection_contract(connection, destination)
 
 
-def wait_for_job(client: AirbyteClient, job: JobSnapshot, *, clock: t.Callable[[], float] = time.monotonic) -> JobSnapshot:
+def wait_for_job(
+    client: AirbyteClient, job: JobSnapshot, *, clock: t.Callable[[], float] = time.monotonic
+) -> JobSnapshot:
     """Poll until the job ends; cancel it if we stop waiting for any other reason."""
     settings = client.settings
     deadline = clock() + settings.poll_timeout_seconds
@@ -155,8 +154,7 @@ def wait_for_job(client: AirbyteClient, job: JobSnapshot, *, clock: t.Callable[[
     except _TerminationRequested:
         _cancel(client, current, "SIGTERM received")
         raise AirbyteTerminated(
-            f"Terminated (SIGTERM) while waiting for Airbyte sync job {current.job_id}; "
-            f"{_cancel_words(settings)}."
+            f"Terminated (SIGTERM) while waiting for Airbyte sync job {current.job_id}; {_cancel_words(settings)}."
         ) from None
     except KeyboardInterrupt:
         _cancel(client, current, "interrupted")
@@ -198,8 +196,9 @@ def _poll(client: AirbyteClient, job: JobSnapshot, deadline: float, clock: t.Cal
     while True:
         if job.status == last_status and clock() >= next_heartbeat:
             # A sync runs for hours; say now and then that we are still here.
-            logger.info("Airbyte sync job %s still %s after %s", job.job_id, job.status,
-                        _human_duration(clock() - started))
+            logger.info(
+                "Airbyte sync job %s still %s after %s", job.job_id, job.status, _human_duration(clock() - started)
+            )
             next_heartbeat = clock() + HEARTBEAT_SECONDS
         if job.status != last_status:
             if job.is_known_status:
@@ -229,8 +228,9 @@ def _cancel(client: AirbyteClient, job: JobSnapshot, why: str) -> None:
     try:
         client.cancel_job(job.job_id)
     except (AirbyteError, Exception) as error:  # noqa: BLE001 - reported, then the original error wins
-        logger.error("Could not cancel Airbyte sync job %s: %s; it may still be running", job.job_id,
-                     client.redact(error))
+        logger.error(
+            "Could not cancel Airbyte sync job %s: %s; it may still be running", job.job_id, client.redact(error)
+        )
     else:
         logger.info("Asked Airbyte to cancel sync job %s", job.job_id)
 

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,9 @@ class LoadResult:
         width = max(len(t.table) for t in self.tables)
         lines = [f"bronze generation {self.generation_id} loaded from {self.source} in {self.seconds:.2f}s"]
         for t in self.tables:
-            lines.append(f"  {t.table:<{width}}  {t.rows:>10,} rows  {t.seconds:6.2f}s  {t.rows_per_second:>12,.0f} rows/s")
+            lines.append(
+                f"  {t.table:<{width}}  {t.rows:>10,} rows  {t.seconds:6.2f}s  {t.rows_per_second:>12,.0f} rows/s"
+            )
         lines.append(f"  {'total':<{width}}  {self.rows:>10,} rows  (counts match the source snapshot)")
         return "\n".join(lines)
 
@@ -108,7 +110,7 @@ def load_bronze(
         except duckdb.Error as error:
             raise SourceError(f"Cannot attach the source {where}: {first_line(error)}") from None
         sync_id = int(time.time() * 1000)
-        extracted_at = datetime.now(timezone.utc)
+        extracted_at = datetime.now(UTC)
         meta = json.dumps({"sync_id": sync_id, "changes": []})
         show = sys.stderr.isatty() if progress is None else progress
         loads: list[TableLoad] = []
@@ -197,7 +199,10 @@ def _explain_connect_error(error: Exception, where: str) -> str:
     text = str(error).strip()
     lowered = text.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered:
-        return f"Authentication to the source {where} failed: check the user and password in DVD_SOURCE_DSN (or the passfile)."
+        return (
+            f"Authentication to the source {where} failed: "
+            "check the user and password in DVD_SOURCE_DSN (or the passfile)."
+        )
     if "does not exist" in lowered and "database" in lowered:
         return f"The source database at {where} does not exist: {text.splitlines()[-1]}"
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
@@ -326,7 +331,7 @@ class _Progress:
         self._thread: threading.Thread | None = None
         self._started = 0.0
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         self._started = time.monotonic()
         if self.enabled:
             self._thread = threading.Thread(target=self._run, daemon=True)

@@ -38,7 +38,9 @@ def extension_file() -> Path:
     """
     version = duckdb.__version__
     try:
-        packaged = resources.files("duckdb_extension_postgres") / "extensions" / f"v{version}" / "postgres.duckdb_extension"
+        packaged = (
+            resources.files("duckdb_extension_postgres") / "extensions" / f"v{version}" / "postgres.duckdb_extension"
+        )
     except ModuleNotFoundError:
         packaged = None
     if packaged is None or not Path(str(packaged)).is_file():

@@ -153,7 +153,7 @@ def declared_bronze_columns(external_models: Path | None = None) -> dict[str, di
 
 
 def retyped_declared_columns(
-    source_columns: "dict[str, list[SourceColumn]]", declared: dict[str, dict[str, str]], bronze_prefix: str = "raw_dvd_"
+    source_columns: dict[str, list[SourceColumn]], declared: dict[str, dict[str, str]], bronze_prefix: str = "raw_dvd_"
 ) -> list[tuple[str, str, str, str]]:
     """(table, column, declared type, type bronze would get) for declared columns whose source type changed.
 
@@ -176,7 +176,7 @@ def _normalised(type_name: str) -> str:
 
 
 def missing_declared_columns(
-    source_columns: "dict[str, list[SourceColumn]]", declared: dict[str, list[str]], bronze_prefix: str = "raw_dvd_"
+    source_columns: dict[str, list[SourceColumn]], declared: dict[str, list[str]], bronze_prefix: str = "raw_dvd_"
 ) -> list[tuple[str, str]]:
     """(table, column) pairs declared for bronze but absent from the source: renamed or dropped.
 

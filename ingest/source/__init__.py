@@ -7,8 +7,13 @@ from ingest.source.dsn import SOURCE_DSN_ENV, check_source_dsn
 from ingest.source.server import DATABASE, LocalPostgres, find_bin_dir
 
 __all__ = [
-    "DATABASE", "LocalPostgres", "SOURCE_DSN_ENV", "check_source_dsn", "configured_source_dsn",
-    "find_bin_dir", "resolve_source_dsn",
+    "DATABASE",
+    "LocalPostgres",
+    "SOURCE_DSN_ENV",
+    "check_source_dsn",
+    "configured_source_dsn",
+    "find_bin_dir",
+    "resolve_source_dsn",
 ]
 
 

@@ -42,8 +42,8 @@ from __future__ import annotations
 import logging
 import time
 import typing as t
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import psycopg
 from psycopg import sql
@@ -107,11 +107,15 @@ CROSS JOIN (SELECT * FROM payment WHERE payment_id <= %(payment_stride)s) AS p
 _ADD_CONSTRAINTS = """
 ALTER TABLE rental ADD CONSTRAINT rental_pkey PRIMARY KEY (rental_id);
 ALTER TABLE payment ADD CONSTRAINT payment_pkey PRIMARY KEY (payment_id);
-ALTER TABLE rental ADD CONSTRAINT rental_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customer(customer_id) NOT VALID;
-ALTER TABLE rental ADD CONSTRAINT rental_inventory_id_fkey FOREIGN KEY (inventory_id) REFERENCES inventory(inventory_id) NOT VALID;
+ALTER TABLE rental ADD CONSTRAINT rental_customer_id_fkey FOREIGN KEY (customer_id) \
+REFERENCES customer(customer_id) NOT VALID;
+ALTER TABLE rental ADD CONSTRAINT rental_inventory_id_fkey FOREIGN KEY (inventory_id) \
+REFERENCES inventory(inventory_id) NOT VALID;
 ALTER TABLE rental ADD CONSTRAINT rental_staff_id_key FOREIGN KEY (staff_id) REFERENCES staff(staff_id) NOT VALID;
-ALTER TABLE payment ADD CONSTRAINT payment_rental_id_fkey FOREIGN KEY (rental_id) REFERENCES rental(rental_id) NOT VALID;
-ALTER TABLE payment ADD CONSTRAINT payment_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customer(customer_id) NOT VALID;
+ALTER TABLE payment ADD CONSTRAINT payment_rental_id_fkey FOREIGN KEY (rental_id) \
+REFERENCES rental(rental_id) NOT VALID;
+ALTER TABLE payment ADD CONSTRAINT payment_customer_id_fkey FOREIGN KEY (customer_id) \
+REFERENCES customer(customer_id) NOT VALID;
 ALTER TABLE payment ADD CONSTRAINT payment_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES staff(staff_id) NOT VALID;
 SELECT setval('rental_rental_id_seq', (SELECT max(rental_id) FROM rental));
 SELECT setval('payment_payment_id_seq', (SELECT max(payment_id) FROM payment));
@@ -162,14 +166,14 @@ def scale_database(
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target,)).fetchone()
         if exists and not replace:
             (comment,) = _one_row(
-                conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (target,))
+                conn.execute(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (target,)
+                )
             )
             if comment == f"{MARKER}{factor}":
                 log(f"{target} already holds the ×{factor} copy; reusing it (--replace rebuilds it)")
                 return target_dsn
-            raise SourceError(
-                f"Database {target} exists but is not a complete ×{factor} copy: rerun with --replace."
-            )
+            raise SourceError(f"Database {target} exists but is not a complete ×{factor} copy: rerun with --replace.")
     scratch = f"{target}_building"
     started = time.monotonic()
     _create_copy(admin, base, scratch, log, restore_fallback)
@@ -200,7 +204,9 @@ def scale_database(
         conn.execute("VACUUM (ANALYZE) payment")
         log(f"  vacuum analyze ({time.monotonic() - step:.1f}s)")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(scratch), sql.Literal(f"{MARKER}{factor}")))
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(scratch), sql.Literal(f"{MARKER}{factor}"))
+        )
         if replace:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(scratch), sql.Identifier(target)))
@@ -215,7 +221,9 @@ def _create_copy(
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
         for attempt in range(5):
             try:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(scratch), sql.Identifier(base)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(scratch), sql.Identifier(base))
+                )
                 return
             except psycopg.errors.ObjectInUse:
                 time.sleep(1 + attempt)

@@ -92,7 +92,9 @@ def _server_os_user() -> pwd.struct_passwd | None:
         try:
             return pwd.getpwnam(chosen)
         except KeyError:
-            raise ConfigError(f"{OS_USER_ENV}={chosen}: no such user on this machine; create it or unset {OS_USER_ENV}.") from None
+            raise ConfigError(
+                f"{OS_USER_ENV}={chosen}: no such user on this machine; create it or unset {OS_USER_ENV}."
+            ) from None
     for name in (os.environ.get(OS_USER_ENV), "postgres", "nobody"):
         if not name:
             continue
@@ -131,7 +133,7 @@ class ServerState:
     data_dir: str
 
     @classmethod
-    def read(cls, path: Path) -> "ServerState | None":
+    def read(cls, path: Path) -> ServerState | None:
         if not path.is_file():
             return None
         return cls(**json.loads(path.read_text()))
@@ -200,10 +202,15 @@ class LocalPostgres:
                 state.write(self.state_file)
             self._pg_ctl(
                 "start",
-                "-D", state.data_dir,
-                "-l", str(self._server_log_path()),
-                "-w", "-t", "60",
-                "-o", f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''",
+                "-D",
+                state.data_dir,
+                "-l",
+                str(self._server_log_path()),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''",
             )
             logger.info("PostgreSQL started on 127.0.0.1:%s", port)
         if restore:
@@ -250,17 +257,18 @@ class LocalPostgres:
         result = subprocess.run(
             [
                 str(find_bin_dir() / "pg_restore"),
-                "--no-owner", "--no-privileges", "--exit-on-error",
-                "--dbname", self.dsn(scratch),
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--dbname",
+                self.dsn(scratch),
                 str(dump),
             ],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise SourceServerError(
-                f"pg_restore of {dump} failed: {result.stderr.strip().splitlines()[-1:]}"
-            )
+            raise SourceServerError(f"pg_restore of {dump} failed: {result.stderr.strip().splitlines()[-1:]}")
         with self.connect("postgres", autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{database}"')
         return True
@@ -283,7 +291,9 @@ class LocalPostgres:
         fallback = Path(tempfile.gettempdir()) / f"dvdrental-postgres-{digest}" / "data"
         logger.info(
             "%s cannot reach %s; keeping the PostgreSQL data directory in %s",
-            self.os_user.pw_name, self.state_dir, fallback,
+            self.os_user.pw_name,
+            self.state_dir,
+            fallback,
         )
         return fallback
 
@@ -306,8 +316,10 @@ class LocalPostgres:
             self._run_as_server_user(
                 [
                     str(bin_dir / "initdb"),
-                    "-D", str(data_dir),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    SUPERUSER,
                     f"--pwfile={pwfile}",
                     "--auth-host=scram-sha-256",
                     "--auth-local=scram-sha-256",
@@ -331,7 +343,12 @@ class LocalPostgres:
             kwargs.update(user=self.os_user.pw_uid, group=self.os_user.pw_gid, extra_groups=[])
             env["HOME"] = self.os_user.pw_dir
         result = subprocess.run(
-            argv, capture_output=True, text=True, env=env, cwd="/", **kwargs  # type: ignore[call-overload]
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()

@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
 def declared_columns() -> dict[str, list[tuple[str, str]]]:
     """``{bronze fqn: [(column, Databricks type), ...]}`` as external_models.yaml declares them."""
     return {f"{BRONZE_SCHEMA}.{table}": list(columns.items()) for table, columns in declared_bronze_columns().items()}
@@ -65,7 +66,7 @@ def export_parquet(warehouse: Path, out_dir: Path, tables: t.Sequence[SourceTabl
 
 
 def register(
-    spark: "SparkSession",
+    spark: SparkSession,
     files: dict[str, Path],
     columns: dict[str, list[tuple[str, str]]] | None = None,
 ) -> dict[str, int]:
@@ -87,7 +88,7 @@ def register(
     return counts
 
 
-def load_into_spark(spark: "SparkSession", warehouse: Path | None = None) -> dict[str, int]:
+def load_into_spark(spark: SparkSession, warehouse: Path | None = None) -> dict[str, int]:
     """Copy every bronze table of the DuckDB warehouse into ``spark``; row counts per table."""
     warehouse = warehouse or warehouse_path()
     staging = Path(tempfile.mkdtemp(prefix="dvd-bronze-parquet-"))

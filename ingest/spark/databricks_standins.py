@@ -98,7 +98,8 @@ class StatementLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         seconds = self.seconds()
         lines = [
-            f"-- {len(self.statements)} statements; by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(self.counts().items())),
+            f"-- {len(self.statements)} statements; by kind: "
+            + ", ".join(f"{k} {n}" for k, n in sorted(self.counts().items())),
             "-- seconds in spark.sql by kind: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(seconds.items())),
         ]
         for number, statement in enumerate(self.statements, 1):
@@ -135,7 +136,11 @@ def statement_kind(sql: str) -> str:
     if _INFORMATION_SCHEMA.search(text):
         return "information_schema"
     words = text.split()
-    return " ".join(words[:2]).lower() if words and words[0] in ("CREATE", "DROP", "ALTER", "USE", "SHOW") else (words[0].lower() if words else "")
+    return (
+        " ".join(words[:2]).lower()
+        if words and words[0] in ("CREATE", "DROP", "ALTER", "USE", "SHOW")
+        else (words[0].lower() if words else "")
+    )
 
 
 # -- the stand-ins ----------------------------------------------------------------------------
@@ -147,12 +152,12 @@ class Replacement:
     probes: tuple[str, ...] = ()
 
 
-def use_catalog(spark: "SparkSession", sql: str) -> Replacement | None:
+def use_catalog(spark: SparkSession, sql: str) -> Replacement | None:
     match = _USE_CATALOG.fullmatch(_LEADING_COMMENTS.sub("", sql, count=1))
     return Replacement(f"SET CATALOG {match['catalog']}") if match else None
 
 
-def information_schema(spark: "SparkSession", sql: str) -> Replacement | None:
+def information_schema(spark: SparkSession, sql: str) -> Replacement | None:
     if not _INFORMATION_SCHEMA.search(sql):
         return None
     import sqlglot
@@ -183,7 +188,7 @@ def information_schema(spark: "SparkSession", sql: str) -> Replacement | None:
     return Replacement(query.sql(dialect=DIALECT), tuple(probes))
 
 
-def shallow_clone(spark: "SparkSession", sql: str) -> Replacement | None:
+def shallow_clone(spark: SparkSession, sql: str) -> Replacement | None:
     if not _SHALLOW_CLONE.search(sql):
         return None
     import sqlglot
@@ -197,7 +202,11 @@ def shallow_clone(spark: "SparkSession", sql: str) -> Replacement | None:
     probe = f"DESCRIBE TABLE {source}"
     partitions = _partitioning(spark.sql(probe).collect())
     properties = (
-        [exp.PartitionedByProperty(this=exp.Schema(expressions=[sqlglot.parse_one(p, read=DIALECT) for p in partitions]))]
+        [
+            exp.PartitionedByProperty(
+                this=exp.Schema(expressions=[sqlglot.parse_one(p, read=DIALECT) for p in partitions])
+            )
+        ]
         if partitions
         else []
     )
@@ -212,7 +221,7 @@ def shallow_clone(spark: "SparkSession", sql: str) -> Replacement | None:
     return Replacement(copy.sql(dialect=DIALECT), (probe,))
 
 
-def qualify(spark: "SparkSession", sql: str) -> Replacement | None:
+def qualify(spark: SparkSession, sql: str) -> Replacement | None:
     if not _QUALIFY.search(sql):
         return None
     import sqlglot
@@ -225,7 +234,7 @@ def qualify(spark: "SparkSession", sql: str) -> Replacement | None:
 
 
 # In the order they are tried; a statement gets at most one.
-STAND_INS: dict[str, t.Callable[["SparkSession", str], Replacement | None]] = {
+STAND_INS: dict[str, t.Callable[[SparkSession, str], Replacement | None]] = {
     "use_catalog": use_catalog,
     "information_schema": information_schema,
     "shallow_clone": shallow_clone,
@@ -233,7 +242,7 @@ STAND_INS: dict[str, t.Callable[["SparkSession", str], Replacement | None]] = {
 }
 
 
-def stand_in_for(spark: "SparkSession", sql: str) -> Statement:
+def stand_in_for(spark: SparkSession, sql: str) -> Statement:
     """The statement Spark should run for ``sql``, named by the stand-in that produced it."""
     for name, stand_in in STAND_INS.items():
         replacement = stand_in(spark, sql)
@@ -245,7 +254,7 @@ def stand_in_for(spark: "SparkSession", sql: str) -> Statement:
 # -- information_schema from Spark's own commands --------------------------------------------
 
 
-def _equalities(query: "exp.Expression") -> dict[str, list[str]]:
+def _equalities(query: exp.Expression) -> dict[str, list[str]]:
     """column -> the literals the WHERE clause compares it with (``=`` and ``IN``)."""
     from sqlglot import exp
 
@@ -266,7 +275,7 @@ def _only(filters: dict[str, list[str]], column: str, view: str) -> str:
     return values[0]
 
 
-def _tables(spark: "SparkSession", catalog: str, schema: str, probes: list[str]) -> list[tuple]:
+def _tables(spark: SparkSession, catalog: str, schema: str, probes: list[str]) -> list[tuple]:
     if not spark.catalog.databaseExists(schema):
         return []
     show_tables, show_views = f"SHOW TABLES IN {_quoted(schema)}", f"SHOW VIEWS IN {_quoted(schema)}"
@@ -279,7 +288,7 @@ def _tables(spark: "SparkSession", catalog: str, schema: str, probes: list[str])
     ]
 
 
-def _columns(spark: "SparkSession", catalog: str, schema: str, table: str, probes: list[str]) -> list[tuple]:
+def _columns(spark: SparkSession, catalog: str, schema: str, table: str, probes: list[str]) -> list[tuple]:
     from pyspark.errors import AnalysisException
 
     probe = f"DESCRIBE TABLE {_quoted(schema)}.{_quoted(table)}"
@@ -313,7 +322,7 @@ def _partitioning(describe: list) -> list[str]:
     return partitions
 
 
-def _relation(rows: list[tuple], columns: tuple[str, ...]) -> "exp.Expression":
+def _relation(rows: list[tuple], columns: tuple[str, ...]) -> exp.Expression:
     """A SELECT of ``rows`` (no rows: the typed empty relation) with ``columns``."""
     from sqlglot import exp
 
@@ -350,7 +359,7 @@ def spark_session_available() -> t.Iterator[None]:
 
 
 @contextlib.contextmanager
-def databricks_adapter_on(spark: "SparkSession", log: StatementLog) -> t.Iterator[StatementLog]:
+def databricks_adapter_on(spark: SparkSession, log: StatementLog) -> t.Iterator[StatementLog]:
     """While open, SQLMesh's Databricks adapter runs on ``spark``, each statement through the
     stand-ins and into ``log``. ``spark`` must be this (the main) thread's active session:
     SQLMesh takes ``SparkSession.getActiveSession()``, which is per thread."""

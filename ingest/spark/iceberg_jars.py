@@ -160,7 +160,9 @@ def _package_jars(package: str, names: t.Sequence[str]) -> list[Path]:
     paths = [jars_dir / name for name in names]
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
-        raise ConfigError(f"Jars missing from {package}: {', '.join(missing)} (reinstall it: `pip install -e '.[dev]'`).")
+        raise ConfigError(
+            f"Jars missing from {package}: {', '.join(missing)} (reinstall it: `pip install -e '.[dev]'`)."
+        )
     return paths
 
 
@@ -228,7 +230,10 @@ def iceberg_jars(directory: Path | None = None) -> list[Path]:
     """Iceberg's Spark 3.5 runtime and SQL extensions (linked from their package), and the
     relocated Jackson they need, all in ``directory``: what config.yaml's ``spark.jars`` names."""
     directory = directory or cache_dir()
-    return [*(_link(jar, directory) for jar in _package_jars(ICEBERG_PACKAGE, ICEBERG_JARS)), relocated_jackson(directory)]
+    return [
+        *(_link(jar, directory) for jar in _package_jars(ICEBERG_PACKAGE, ICEBERG_JARS)),
+        relocated_jackson(directory),
+    ]
 
 
 def spark_jars_value(directory: Path | None = None) -> str:

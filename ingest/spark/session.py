@@ -70,7 +70,7 @@ def _asked_for(gateway: str) -> t.Iterator[None]:
             os.environ["SQLMESH_GATEWAY"] = previous
 
 
-def spark_session(gateway: str = SPARK_GATEWAY) -> "SparkSession":
+def spark_session(gateway: str = SPARK_GATEWAY) -> SparkSession:
     """The process's SparkSession, configured like SQLMesh configures ``gateway``."""
     from pyspark.conf import SparkConf
     from pyspark.sql import SparkSession

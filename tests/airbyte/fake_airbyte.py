@@ -115,13 +115,23 @@ def job_body(job_id: int, status: str, **extra: t.Any) -> dict[str, t.Any]:
 
 
 def try_again_later_body(message: str) -> dict[str, t.Any]:
-    return {"type": "https://reference.airbyte.com/reference/errors#try-again-later", "title": "try-again-later",
-            "status": 409, "detail": "Please try again later.", "data": {"message": message}}
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#try-again-later",
+        "title": "try-again-later",
+        "status": 409,
+        "detail": "Please try again later.",
+        "data": {"message": message},
+    }
 
 
 def state_conflict_body(message: str = "Could not fulfill request") -> dict[str, t.Any]:
-    return {"type": "https://reference.airbyte.com/reference/errors#409-state-conflict", "title": "state-conflict",
-            "status": 409, "detail": "State conflict", "data": {"message": message}}
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#409-state-conflict",
+        "title": "state-conflict",
+        "status": 409,
+        "detail": "State conflict",
+        "data": {"message": message},
+    }
 
 
 def token_body(token: str, expires_in: int) -> dict[str, t.Any]:
@@ -179,8 +189,12 @@ class FakeAirbyte:
         self.next_job_id = 4100
         # What a job created by POST /jobs will report on successive reads.
         self.job_script = ["pending", "running", "running", "running", "succeeded"]
-        self.final_extra = {"rowsSynced": 48_211, "bytesSynced": 5_242_880, "duration": "PT2M5S",
-                            "lastUpdatedAt": "2024-05-01T10:02:05Z"}
+        self.final_extra = {
+            "rowsSynced": 48_211,
+            "bytesSynced": 5_242_880,
+            "duration": "PT2M5S",
+            "lastUpdatedAt": "2024-05-01T10:02:05Z",
+        }
         self.faults: list[Fault] = []
         self.token_lifetime = 900
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
@@ -206,7 +220,8 @@ class FakeAirbyte:
     def seen(self, method: str | None = None, path: str | None = None) -> list[Seen]:
         with self.lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if (method is None or r.method == method) and (path is None or re.fullmatch(path, r.path))
             ]
 
@@ -227,7 +242,7 @@ class FakeAirbyte:
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-airbyte", daemon=True
         ).start()
 
-    def __enter__(self) -> "FakeAirbyte":
+    def __enter__(self) -> FakeAirbyte:
         self.start()
         return self
 
@@ -262,15 +277,31 @@ class FakeAirbyte:
         if method == "POST" and path == "/applications/token":
             return self._token(headers, body)
         if not self._authorized(headers):
-            return 401, {"type": "https://reference.airbyte.com/reference/errors#401-unauthorized",
-                         "title": "invalid-api-key", "status": 401, "detail": "Unauthorized"}, {}
+            return (
+                401,
+                {
+                    "type": "https://reference.airbyte.com/reference/errors#401-unauthorized",
+                    "title": "invalid-api-key",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
+                {},
+            )
 
         with self.lock:
             if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
                 return 200, self.connection, {}
             if method == "GET" and path.startswith("/connections/"):
-                return 404, {"type": "error:not-found", "title": "resource-not-found", "status": 404,
-                             "detail": "Could not find a resource for: " + path.rsplit("/", 1)[-1]}, {}
+                return (
+                    404,
+                    {
+                        "type": "error:not-found",
+                        "title": "resource-not-found",
+                        "status": 404,
+                        "detail": "Could not find a resource for: " + path.rsplit("/", 1)[-1],
+                    },
+                    {},
+                )
             if method == "GET" and path == f"/destinations/{DESTINATION_ID}":
                 return 200, self.destination, {}
             if method == "GET" and path == "/jobs":
@@ -300,8 +331,11 @@ class FakeAirbyte:
     def _list_jobs(self, query: dict[str, list[str]]) -> dict[str, t.Any]:
         wanted_status = query.get("status", [None])[0]
         now = time.monotonic()
-        rows = [self._job_json(job) for job in self.jobs.values()
-                if (wanted_status is None or job.status == wanted_status) and job.visible_at <= now]
+        rows = [
+            self._job_json(job)
+            for job in self.jobs.values()
+            if (wanted_status is None or job.status == wanted_status) and job.visible_at <= now
+        ]
         return {"data": rows}
 
     def _create_job(self, body: bytes):
@@ -329,7 +363,7 @@ class FakeAirbyte:
         value = headers.get("authorization", "")
         if not value.startswith("Bearer "):
             return False
-        token = value[len("Bearer "):]
+        token = value[len("Bearer ") :]
         with self.lock:
             if self.accept_static_token and token == STATIC_TOKEN:
                 return True
@@ -375,7 +409,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.airbyte.outside_base_path.append(url.path)
             self._send(404, {"message": f"not under {BASE_PATH}: {url.path}"}, {})
             return
-        result = self.airbyte.handle(self.command, url.path[len(BASE_PATH):], parse_qs(url.query), headers, body)
+        result = self.airbyte.handle(self.command, url.path[len(BASE_PATH) :], parse_qs(url.query), headers, body)
         if result == "reset":
             # RST instead of FIN: the client sees "connection reset by peer".
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

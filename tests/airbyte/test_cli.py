@@ -25,7 +25,11 @@ def _env(fake, **overrides: str) -> dict[str, str]:
 def _run(fake, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dvdrental", "-v", "airbyte", *args],
-        cwd=PROJECT_ROOT, env=_env(fake, **overrides), capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_ROOT,
+        env=_env(fake, **overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -78,8 +82,11 @@ def test_signal_during_wait_cancels_the_job(fake, signum, exit_code, words) -> N
     fake.job_script = ["running"]  # never finishes
     process = subprocess.Popen(
         [sys.executable, "-m", "dvdrental", "-v", "airbyte", "sync"],
-        cwd=PROJECT_ROOT, env=_env(fake, AIRBYTE_POLL_INTERVAL_SECONDS="0.05"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=_env(fake, AIRBYTE_POLL_INTERVAL_SECONDS="0.05"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,11 +11,11 @@ from ingest.airbyte.jobs import JobSnapshot, parse_iso_duration, parse_timestamp
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2024-05-01T10:00Z", datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)),
-        ("2024-05-01T10:00:07Z", datetime(2024, 5, 1, 10, 0, 7, tzinfo=timezone.utc)),
-        ("2024-05-01T10:00:07.5+02:00", datetime(2024, 5, 1, 8, 0, 7, 500000, tzinfo=timezone.utc)),
-        ("2024-05-01 10:00", datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)),
-        ("1714557600", datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)),
+        ("2024-05-01T10:00Z", datetime(2024, 5, 1, 10, 0, tzinfo=UTC)),
+        ("2024-05-01T10:00:07Z", datetime(2024, 5, 1, 10, 0, 7, tzinfo=UTC)),
+        ("2024-05-01T10:00:07.5+02:00", datetime(2024, 5, 1, 8, 0, 7, 500000, tzinfo=UTC)),
+        ("2024-05-01 10:00", datetime(2024, 5, 1, 10, 0, tzinfo=UTC)),
+        ("1714557600", datetime(2024, 5, 1, 10, 0, tzinfo=UTC)),
         ("not a time", None),
         (None, None),
     ],

@@ -23,8 +23,12 @@ def _run(fake, *args: str, drop: tuple[str, ...] = (), **overrides: str) -> subp
     for name in drop:
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "dvdrental", *args], cwd=PROJECT_ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "dvdrental", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -130,8 +134,14 @@ def test_auth_none_against_a_server_that_wants_credentials_says_so(fake) -> None
 
 def test_daily_stops_at_an_inactive_connection_before_sqlmesh(fake, tmp_path: Path) -> None:
     fake.connection = fa.connection_body(status="inactive")
-    done = _run(fake, "daily", "--via", "airbyte", DVD_WAREHOUSE_PATH=str(tmp_path / "dvdrental.duckdb"),
-                DVD_LOG_DIR=str(tmp_path / "logs"))
+    done = _run(
+        fake,
+        "daily",
+        "--via",
+        "airbyte",
+        DVD_WAREHOUSE_PATH=str(tmp_path / "dvdrental.duckdb"),
+        DVD_LOG_DIR=str(tmp_path / "logs"),
+    )
     assert done.returncode == 10, done.stderr
     assert "inactive" in _error_line(done)
     assert "step 2/3" not in done.stdout and fake.seen("POST", "/jobs") == []

@@ -51,8 +51,12 @@ def test_defaults_and_overrides_from_env(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("AIRBYTE_POLL_INTERVAL_SECONDS", "often"), ("AIRBYTE_MAX_RETRIES", "1.5"),
-     ("AIRBYTE_CANCEL_ON_TERMINATION", "maybe"), ("AIRBYTE_TIMEOUT_SECONDS", "-1")],
+    [
+        ("AIRBYTE_POLL_INTERVAL_SECONDS", "often"),
+        ("AIRBYTE_MAX_RETRIES", "1.5"),
+        ("AIRBYTE_CANCEL_ON_TERMINATION", "maybe"),
+        ("AIRBYTE_TIMEOUT_SECONDS", "-1"),
+    ],
 )
 def test_invalid_values_name_the_variable(monkeypatch, name, value) -> None:
     monkeypatch.setenv("AIRBYTE_CONNECTION_ID", fa.CONNECTION_ID)
@@ -72,10 +76,18 @@ def test_repr_hides_secrets() -> None:
 @pytest.mark.parametrize(
     ("values", "words"),
     [
-        ({"AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "https://api.airbyte.com/v1"},
-         "Airbyte Cloud (https://api.airbyte.com/v1) needs"),
-        ({"AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "http://airbyte.internal/api/public/v1",
-          "AIRBYTE_API_TOKEN": fa.STATIC_TOKEN}, "AIRBYTE_CLIENT_ID/AIRBYTE_CLIENT_SECRET/AIRBYTE_API_TOKEN are set too"),
+        (
+            {"AIRBYTE_AUTH": "none", "AIRBYTE_API_URL": "https://api.airbyte.com/v1"},
+            "Airbyte Cloud (https://api.airbyte.com/v1) needs",
+        ),
+        (
+            {
+                "AIRBYTE_AUTH": "none",
+                "AIRBYTE_API_URL": "http://airbyte.internal/api/public/v1",
+                "AIRBYTE_API_TOKEN": fa.STATIC_TOKEN,
+            },
+            "AIRBYTE_CLIENT_ID/AIRBYTE_CLIENT_SECRET/AIRBYTE_API_TOKEN are set too",
+        ),
         ({"AIRBYTE_AUTH": "off"}, "AIRBYTE_AUTH='off'"),
         ({"AIRBYTE_API_URL": "http://airbyte.internal/api/public/v1"}, "AIRBYTE_AUTH=none instead"),
     ],

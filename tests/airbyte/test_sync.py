@@ -52,8 +52,14 @@ def test_running_job_is_attached_without_post(fake, settings) -> None:
 
 def test_409_on_create_attaches_to_the_running_job(fake, settings) -> None:
     # The job appears between our "anything running?" check and our POST.
-    fake.faults.append(Fault("POST", "/jobs", status=409,
-                             body=fa.try_again_later_body("A sync is already running for: " + fa.CONNECTION_ID)))
+    fake.faults.append(
+        Fault(
+            "POST",
+            "/jobs",
+            status=409,
+            body=fa.try_again_later_body("A sync is already running for: " + fa.CONNECTION_ID),
+        )
+    )
     late = fake.add_job(["running", "running", "succeeded"])
     original, calls = fake._list_jobs, []
 
@@ -213,11 +219,25 @@ def test_incomplete_then_succeeded(fake, settings, caplog) -> None:
     ("change", "words"),
     [
         ({"prefix": "dvd_"}, "prefix is 'dvd_', expected 'raw_dvd_'"),
-        ({"configurations": {"streams": [s for s in fa.connection_body()["configurations"]["streams"]
-                                         if s["name"] != "payment"]}}, "missing: payment"),
-        ({"configurations": {"streams": [dict(s, syncMode="incremental_append") if s["name"] == "rental" else s
-                                         for s in fa.connection_body()["configurations"]["streams"]]}},
-         "rental is incremental_append"),
+        (
+            {
+                "configurations": {
+                    "streams": [s for s in fa.connection_body()["configurations"]["streams"] if s["name"] != "payment"]
+                }
+            },
+            "missing: payment",
+        ),
+        (
+            {
+                "configurations": {
+                    "streams": [
+                        dict(s, syncMode="incremental_append") if s["name"] == "rental" else s
+                        for s in fa.connection_body()["configurations"]["streams"]
+                    ]
+                }
+            },
+            "rental is incremental_append",
+        ),
         ({"namespaceFormat": "${SOURCE_NAMESPACE}"}, "expected 'bronze'"),
         ({"namespaceDefinition": "source"}, "mirrors the source schema"),
         ({"status": "locked"}, "status is locked"),
@@ -242,7 +262,9 @@ def test_destination_default_schema_is_checked(fake, settings) -> None:
 
 
 def test_extra_stream_is_only_a_warning(fake, settings, caplog) -> None:
-    streams = fa.connection_body()["configurations"]["streams"] + [{"name": "staff", "syncMode": "full_refresh_overwrite"}]
+    streams = fa.connection_body()["configurations"]["streams"] + [
+        {"name": "staff", "syncMode": "full_refresh_overwrite"}
+    ]
     fake.connection = fa.connection_body(configurations={"streams": streams})
     with caplog.at_level(logging.WARNING):
         assert run_sync(settings).status == "succeeded"
@@ -278,10 +300,16 @@ def test_secrets_never_reach_logs_or_output(fake, caplog, capsys) -> None:
     scenarios = [
         (make_settings(fake), lambda: None),
         (make_settings(fake, client_secret="x" + fa.CLIENT_SECRET), lambda: None),
-        (make_settings(fake, client_id=None, client_secret=None, api_token=fa.STATIC_TOKEN),
-         lambda: setattr(fake, "reject_all_auth", True)),
-        (make_settings(fake), lambda: fake.faults.append(
-            Fault("GET", JOB, status=500, times=2, body={"message": f"echo {fa.CLIENT_SECRET}"}))),
+        (
+            make_settings(fake, client_id=None, client_secret=None, api_token=fa.STATIC_TOKEN),
+            lambda: setattr(fake, "reject_all_auth", True),
+        ),
+        (
+            make_settings(fake),
+            lambda: fake.faults.append(
+                Fault("GET", JOB, status=500, times=2, body={"message": f"echo {fa.CLIENT_SECRET}"})
+            ),
+        ),
     ]
     messages = []
     for scenario_settings, arrange in scenarios:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dvdrental.reports.plan_diff.report import (
     DIFF_DECIMALS,
@@ -15,7 +15,7 @@ from dvdrental.reports.plan_diff.report import (
 
 
 def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out = [
         "# Plan diff against `prod`",
         "",
@@ -29,7 +29,9 @@ def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
         out += [f"**{NO_CHANGES}**", ""]
         return "\n".join(out) + "\n"
 
-    counts = {kind: len(report.named(kind)) for kind in ("directly modified", "indirectly modified", "added", "removed")}
+    counts = {
+        kind: len(report.named(kind)) for kind in ("directly modified", "indirectly modified", "added", "removed")
+    }
     out += [
         "## Summary of differences",
         "",
@@ -48,7 +50,16 @@ def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
     if report.text_diffs:
         out += ["### Directly modified: the change", ""]
         for name, text in report.text_diffs.items():
-            out += [f"<details><summary><code>{name}</code></summary>", "", "```diff", _tidy_diff(text), "```", "", "</details>", ""]
+            out += [
+                f"<details><summary><code>{name}</code></summary>",
+                "",
+                "```diff",
+                _tidy_diff(text),
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
 
     out += ["## Models needing backfill", ""]
     if report.backfills:
@@ -76,13 +87,18 @@ def render_markdown(report: PlanDiffReport, now: datetime | None = None) -> str:
             out += [
                 f"### `{d.model}`",
                 "",
-                "| rows in prod | rows with the change | joined on the grain | fully matching | only in prod | only with the change |",
+                "| rows in prod | rows with the change | joined on the grain | fully matching | only in prod "
+                "| only with the change |",
                 "|---:|---:|---:|---:|---:|---:|",
                 f"| {d.source_rows:,} | {d.target_rows:,} | {d.joined_rows:,} | {d.full_match_rows:,} | "
                 f"{d.source_only_rows:,} | {d.target_only_rows:,} |",
                 "",
             ]
-            for label, items in (("added columns", d.schema_added), ("removed columns", d.schema_removed), ("changed types", d.schema_modified)):
+            for label, items in (
+                ("added columns", d.schema_added),
+                ("removed columns", d.schema_removed),
+                ("changed types", d.schema_modified),
+            ):
                 if items:
                     out.append(f"- {label}: " + ", ".join(f"`{i}`" for i in items))
             if d.sample_rows:

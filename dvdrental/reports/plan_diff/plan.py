@@ -21,7 +21,7 @@ so it never overlaps a ``dvdrental daily`` on the same warehouse.
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dvdrental.errors import TransformError
@@ -66,7 +66,7 @@ def build_plan_diff(
             return _build(ctx, table_diff)
 
 
-def _build(ctx: "Context", table_diff: bool) -> PlanDiffReport:
+def _build(ctx: Context, table_diff: bool) -> PlanDiffReport:
     report = PlanDiffReport(prod_exists=ctx.state_reader.get_environment(PROD) is not None)
     report.gateway = ctx.selected_gateway
     if not report.prod_exists:
@@ -113,7 +113,7 @@ def _category(snapshot: t.Any) -> str:
     return category.name.lower().replace("_", " ").replace("non breaking", "non-breaking")
 
 
-def _read_plan(ctx: "Context", plan: t.Any, report: PlanDiffReport) -> None:
+def _read_plan(ctx: Context, plan: t.Any, report: PlanDiffReport) -> None:
     diff = plan.context_diff
     snapshots = plan.snapshots
     names = {sid: _display(snapshot) for sid, snapshot in snapshots.items()}
@@ -121,8 +121,10 @@ def _read_plan(ctx: "Context", plan: t.Any, report: PlanDiffReport) -> None:
     for sid in sorted(diff.added, key=lambda s: s.name):
         if sid in snapshots:
             report.changes.append(ModelChange(names[sid], "added", _category(snapshots[sid])))
-    for sid, info in sorted(diff.removed_snapshots.items(), key=lambda item: item[0].name):
-        report.changes.append(ModelChange(info.node_name if hasattr(info, "node_name") else info.name, "removed", "breaking"))
+    for _, info in sorted(diff.removed_snapshots.items(), key=lambda item: item[0].name):
+        report.changes.append(
+            ModelChange(info.node_name if hasattr(info, "node_name") else info.name, "removed", "breaking")
+        )
     for sid in sorted(plan.directly_modified, key=lambda s: s.name):
         name = names.get(sid, sid.name)
         snapshot = snapshots.get(sid)
@@ -165,4 +167,4 @@ def _read_plan(ctx: "Context", plan: t.Any, report: PlanDiffReport) -> None:
 
 
 def _ts(value: int) -> str:
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d")

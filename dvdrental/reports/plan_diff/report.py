@@ -85,5 +85,3 @@ class PlanDiffReport:
 
     def change_of(self, name: str) -> ModelChange | None:
         return next((change for change in self.changes if change.name == name), None)
-
-

@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
     from sqlmesh import Context
 
 
-def table_diffs(ctx: "Context", models: list[str], report: PlanDiffReport) -> None:
+def table_diffs(ctx: Context, models: list[str], report: PlanDiffReport) -> None:
     """Build the change in a throwaway dev environment, diff each gold model against prod, drop it."""
     try:
         ctx.plan(DIFF_ENV, auto_apply=True, no_prompts=True, skip_tests=True, skip_linter=True)
@@ -116,7 +116,7 @@ def _differing_sample(diff: t.Any, sample: t.Any) -> tuple[tuple[str, ...], tupl
             continue
         differs = any(
             not (a == b or (a != a and b != b))  # NaN-safe equality
-            for a, b in zip(sample[column].tolist(), sample[other].tolist())
+            for a, b in zip(sample[column].tolist(), sample[other].tolist(), strict=True)
         )
         if name in keys and not differs:
             keep.insert(0, column)  # the grain, once
@@ -124,5 +124,3 @@ def _differing_sample(diff: t.Any, sample: t.Any) -> tuple[tuple[str, ...], tupl
             keep += [column, other]
     keep = keep or [str(c) for c in sample.columns]
     return tuple(keep), tuple(tuple(row) for row in sample[keep].itertuples(index=False))
-
-
