@@ -237,6 +237,8 @@ def _phase(name: str, ctx: t.Any, log: t.Any, command: t.Callable[[], t.Any]) ->
         status = command()
     except Exception as raised:  # examined by the tests below
         error = raised
+        lint_errors = getattr(getattr(console, "observed", None), "lint_errors", [])
+        print(f"\nSpark, {name} failed: {raised}" + "".join(f"\n  lint: {line}" for line in lint_errors))
     finally:
         console.log_failed_models, console.log_skipped_models = log_failed, log_skipped
     seconds = time.monotonic() - started

@@ -33,6 +33,8 @@ class RunObservations:
     audits_failed: int = 0
     models_with_failed_audits: set[str] = field(default_factory=set)
     failures: list[BaseException] = field(default_factory=list)  # errors of failed models
+    # "model: rule: message" for each linter error (SQLMesh raises only "Linter detected errors").
+    lint_errors: list[str] = field(default_factory=list)
 
 
 class PipelineConsole(NoopConsole):
@@ -112,3 +114,7 @@ class PipelineConsole(NoopConsole):
 
     def log_failed_models(self, errors: "list[NodeExecutionFailedError[t.Any]]") -> None:
         self.observed.failures.extend(errors)
+
+    def show_linter_violations(self, violations: list[t.Any], model: t.Any, is_error: bool = False) -> None:
+        if is_error:
+            self.observed.lint_errors.extend(f"{model.name}: {v.rule.name}: {v.violation_msg}" for v in violations)

@@ -37,7 +37,11 @@ def transform_failure(what: str, errors: t.Sequence[BaseException], ctx: "Contex
         if is_lock_error(error):
             return locked_warehouse_error(os.environ.get("DVD_WAREHOUSE_PATH", "(DuckDB warehouse)"), error)
     failed_audits = len({id(a) for e in errors for a in _audit_errors(e)})
-    return TransformError(_describe_failure(what, errors, ctx), failed_audits=failed_audits)
+    message = _describe_failure(what, errors, ctx)
+    lint_errors = getattr(getattr(ctx.console, "observed", None), "lint_errors", [])
+    if lint_errors:  # SQLMesh's LinterError says only that there were some; name them (`sqlmesh lint` too)
+        message += "\n" + "\n".join(f"  lint: {line}" for line in lint_errors)
+    return TransformError(message, failed_audits=failed_audits)
 
 
 def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:
