@@ -253,7 +253,11 @@ def _forward_only_dev_plan(ctx: t.Any, log: t.Any) -> Phase:
 
     model = ctx.get_model(FORWARD_ONLY_MODEL, raise_if_missing=True)
     query = model.query.select("CAST(NULL AS STRING) AS _dev_note")  # a UNION ALL: added to each branch
-    ctx.upsert_model(model, query_=ParsableSql.from_parsed_expression(query, model.dialect))
+    # Described like every column (the project's linter refuses a plan with an undescribed one).
+    descriptions = {**model.column_descriptions, "_dev_note": "A note only the dev environment has."}
+    ctx.upsert_model(
+        model, query_=ParsableSql.from_parsed_expression(query, model.dialect), column_descriptions_=descriptions
+    )
     return _phase(
         "forward-only dev plan",
         ctx,
