@@ -644,3 +644,13 @@ def test_every_setting_read_is_in_the_table() -> None:
     # Read only by the Spark proof's helpers (python -m ingest.spark.*) and SQLMesh's own switch.
     not_user_settings = {"DVD_SPARK_DIR", "DVD_SPARK_JARS_DIR", "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"}
     assert sorted(names - covered - not_user_settings) == []
+
+
+def test_a_gateway_option_does_not_leak_into_the_process(
+    sandbox: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`daily --gateway X` once set SQLMESH_GATEWAY for the whole process, so whatever ran next
+    in it (a test, a notebook cell) planned against X; the context sets it only while it loads."""
+    monkeypatch.delenv("SQLMESH_GATEWAY", raising=False)
+    assert main(["daily", "--gateway", "nope"]) == 2
+    assert "SQLMESH_GATEWAY" not in os.environ

@@ -8,7 +8,6 @@ holds the lock. See :mod:`dvdrental.daily` and docs/operations.md.
 from __future__ import annotations
 
 import argparse
-import os
 
 from dvdrental.daily import run_daily
 from dvdrental.options import execution_time
@@ -41,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _daily(args: argparse.Namespace) -> int:
-    if args.gateway and args.gateway != "local":
-        # config.yaml only renders the databricks/spark gateways when asked for.
-        os.environ.setdefault("SQLMESH_GATEWAY", args.gateway)
+    # No SQLMESH_GATEWAY set here for config.yaml: the context sets it only while it loads the
+    # config (setting it for the process leaked the gateway into whatever ran next in-process).
     run_daily(gateway=args.gateway, via=args.via, execution_time=args.execution_time)
     return 0
