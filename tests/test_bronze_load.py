@@ -307,3 +307,34 @@ def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, wa
         holder.kill()
         holder.wait()
     assert bronze_state(warehouse) == before
+
+
+def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str, warehouse: Path) -> None:
+    """A dashboard query (Superset, `dvdrental answers`) holds the file read-only for a moment; a load
+    that starts meanwhile waits for it (up to LOCK_WAIT_SECONDS) instead of failing with exit 4."""
+    from ingest.bronze.duckdb_postgres import LOCK_WAIT_SECONDS
+
+    load_bronze(pristine_dsn, warehouse, progress=False)
+    generation = bronze_state(warehouse)["rental"][1]
+    hold_seconds = 2.0
+    assert hold_seconds < LOCK_WAIT_SECONDS
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
+            "time.sleep(float(sys.argv[2])); c.close()",
+            str(warehouse),
+            str(hold_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        result = load_bronze(pristine_dsn, warehouse, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.generation_id == generation + 1
+    assert bronze_state(warehouse)["rental"][1] == generation + 1

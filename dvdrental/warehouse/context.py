@@ -20,9 +20,11 @@ import contextlib
 import logging
 import os
 import typing as t
+from pathlib import Path
 
-from dvdrental.warehouse.failures import is_lock_error, locked_warehouse_error, transform_failure
+from dvdrental.warehouse.failures import locked_warehouse_error, transform_failure
 from dvdrental.warehouse.gateways import require_settings
+from ingest.bronze.duckdb_postgres import connect_when_free, is_lock_error
 from ingest.errors import PipelineError
 from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
 from ingest.settings import temporary_env
@@ -91,7 +93,7 @@ def _refuse_locked_warehouse() -> None:
     if not path or not os.path.exists(path):
         return  # nobody can hold a file that does not exist yet
     try:
-        duckdb.connect(path).close()
+        connect_when_free(Path(path)).close()  # a reader holding it for one query is waited for
     except duckdb.Error as error:
         if is_lock_error(error):
             raise locked_warehouse_error(path, error) from None

@@ -12,16 +12,13 @@ import os
 import typing as t
 
 from dvdrental.errors import TransformError
+from ingest.bronze.duckdb_postgres import is_lock_error
 from ingest.errors import PipelineError, WarehouseError, first_line
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
 
 _AUDIT_ROWS_SHOWN = 5
-
-
-def is_lock_error(error: BaseException) -> bool:
-    return "could not set lock on file" in str(error).lower()
 
 
 def locked_warehouse_error(path: str, error: BaseException) -> WarehouseError:
