@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 
 
 def positive_int(text: str) -> int:

@@ -6,11 +6,10 @@ Public API — what other code and notebooks should import:
 * :func:`load_bronze` — one direct full load PostgreSQL -> bronze (local default).
 * :class:`LocalPostgres` — the project's own PostgreSQL server with the sample.
 * :data:`SOURCE_TABLES` — the tables the pipeline loads.
-* :class:`PipelineError` — base of every error a user can act on.
 
-This package imports nothing from the application (:mod:`dvdrental`). The names above are
-loaded on first use, so ``import ingest.errors`` (every command does) stays cheap: the loader
-pulls in DuckDB and psycopg.
+This package imports only the ground floor (:mod:`foundation`: errors, settings, paths), never
+the application (:mod:`dvdrental`). The names above are loaded on first use, so importing one
+submodule stays cheap: the loader pulls in DuckDB and psycopg.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ _PUBLIC = {
     "IngestResult": "ingest.run",
     "LoadResult": "ingest.bronze",
     "LocalPostgres": "ingest.source",
-    "PipelineError": "ingest.errors",
     "SOURCE_TABLES": "ingest.tables",
     "SourceTable": "ingest.tables",
     "load_bronze": "ingest.bronze",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.errors import ConfigError
-from ingest.paths import warehouse_path
-from ingest.settings import optional
+from foundation.errors import ConfigError
+from foundation.paths import warehouse_path
+from foundation.settings import optional
 
 VIA_ENV = "DVD_INGEST_VIA"
 VIAS = ("direct", "airbyte")

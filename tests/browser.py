@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.paths import ARTIFACTS_DIR
+from foundation.paths import ARTIFACTS_DIR
 
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")

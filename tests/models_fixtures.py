@@ -17,9 +17,9 @@ import pytest
 
 from dvdrental.reports.plan_diff import BASE_FILES
 from dvdrental.warehouse import context as transform
+from foundation.paths import PROJECT_ROOT, WAREHOUSE_ENV
+from foundation.settings import temporary_env
 from ingest.bronze import load_bronze
-from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
-from ingest.settings import temporary_env
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 
 PACKAGES = ("dvdrental", "ingest")
 
@@ -59,7 +59,7 @@ def _offenders(importers: str, forbidden: str, allowed: tuple[str, ...] = ()) ->
 def test_the_rules_see_the_packages() -> None:
     # Guards the checks below against silently scanning nothing (a moved folder, a renamed package).
     assert "ingest.bronze.direct" in SOURCES and "dvdrental.commands" in SOURCES
-    assert "ingest.errors" in SOURCES["dvdrental.commands"]
+    assert "foundation.errors" in SOURCES["dvdrental.commands"]
 
 
 def test_ingest_imports_nothing_from_the_application() -> None:

@@ -27,10 +27,10 @@ import duckdb
 import psycopg
 import pytest
 
-from dvdrental.errors import TransformError
 from dvdrental.reports.answers import answers_from_duckdb
 from dvdrental.warehouse import context as transform
-from ingest.paths import PROJECT_ROOT
+from foundation.errors import TransformError
+from foundation.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import (
     copy_warehouse,

@@ -19,10 +19,10 @@ import psycopg
 import pytest
 import sqlglot
 
+from foundation.errors import LoadError, SourceError
+from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
 from ingest.bronze.layout import declared_bronze_columns
-from ingest.errors import LoadError, SourceError
-from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.models_fixtures import query as query_warehouse
 
@@ -105,7 +105,7 @@ def test_values_nulls_and_arrays_round_trip(pristine_dsn: str, warehouse: Path) 
 
 def test_spark_export_carries_the_raw_id_as_text(pristine_dsn: str, warehouse: Path, tmp_path: Path) -> None:
     """Locally the raw id is DuckDB's UUID; the Parquet handed to Spark holds the text Databricks has."""
-    from ingest.spark.bronze import export_parquet
+    from dvdrental.local_databricks.bronze import export_parquet
     from ingest.tables import TABLES_BY_NAME
 
     load_bronze(pristine_dsn, warehouse, progress=False)
@@ -285,7 +285,7 @@ def test_wrong_password_names_the_setting(pg_server, warehouse: Path) -> None:
 
 
 def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, warehouse: Path) -> None:
-    from ingest.errors import WarehouseError
+    from foundation.errors import WarehouseError
 
     load_bronze(pristine_dsn, warehouse, progress=False)
     before = bronze_state(warehouse)
@@ -312,7 +312,7 @@ def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, wa
 def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str, warehouse: Path) -> None:
     """A dashboard query (Superset, `dvdrental answers`) holds the file read-only for a moment; a load
     that starts meanwhile waits for it (up to LOCK_WAIT_SECONDS) instead of failing with exit 4."""
-    from ingest.bronze.duckdb_postgres import LOCK_WAIT_SECONDS
+    from foundation.warehouse_file import LOCK_WAIT_SECONDS
 
     load_bronze(pristine_dsn, warehouse, progress=False)
     generation = bronze_state(warehouse)["rental"][1]

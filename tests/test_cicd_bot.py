@@ -28,7 +28,7 @@ import psycopg
 import pytest
 import yaml
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 from tests.fake_github import FakeGitHub, PullRequest, serve
 from tests.models_fixtures import copy_project, copy_warehouse
 from tests.models_fixtures import query as query_warehouse

@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dvdrental.errors import LockHeldError
 from dvdrental.warehouse.lock import lock_path, pipeline_lock
-from ingest.paths import PROJECT_ROOT
+from foundation.errors import LockHeldError
+from foundation.paths import PROJECT_ROOT
 from tests.models_fixtures import query as query_warehouse
 
 DVDRENTAL = str(Path(sys.executable).with_name("dvdrental"))

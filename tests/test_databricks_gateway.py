@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from dvdrental.warehouse import gateways
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 
 FAKE = {
     "DATABRICKS_SERVER_HOSTNAME": "adb-0000000000000000.0.azuredatabricks.invalid",
@@ -200,7 +200,7 @@ def test_local_gateway_without_databricks_settings_or_drivers(pristine_dsn: str,
 def test_dvdrental_commands_name_missing_databricks_settings(monkeypatch) -> None:
     """`dvdrental daily --gateway databricks` & co. fail with one line naming the variables, not a Jinja trace."""
     from dvdrental.warehouse.context import context
-    from ingest.errors import ConfigError
+    from foundation.errors import ConfigError
 
     for name in ("DATABRICKS_SERVER_HOSTNAME", "DATABRICKS_HTTP_PATH", "DATABRICKS_TOKEN", "SQLMESH_GATEWAY"):
         monkeypatch.delenv(name, raising=False)

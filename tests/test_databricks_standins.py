@@ -11,7 +11,7 @@ from collections import namedtuple
 import pytest
 import sqlglot
 
-from ingest.spark import databricks_standins as standins
+from dvdrental.local_databricks import databricks_standins as standins
 
 PREFIX = "/* SQLMESH_PLAN: 90aeaede2b254a63abf2d946a26337e6 */ "
 Row = namedtuple("Row", "col_name data_type comment")

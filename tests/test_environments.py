@@ -129,7 +129,7 @@ def test_plan_dev_builds_only_the_change_and_leaves_prod_alone(built: Path, tmp_
 def test_stale_bronze_fails_the_freshness_audit_naming_table_and_age(built: Path, tmp_path: Path) -> None:
     import duckdb
 
-    from dvdrental.errors import TransformError
+    from foundation.errors import TransformError
 
     warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
     with duckdb.connect(str(warehouse)) as con:  # the last extract of rental was three days ago

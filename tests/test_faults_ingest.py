@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from foundation.errors import LoadError, SourceError, WarehouseError
+from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
-from ingest.errors import LoadError, SourceError, WarehouseError
-from ingest.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.test_bronze_load import _spawn_load, _wait_for_copy_of, bronze_state
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from dvdrental.warehouse import context as transform
-from ingest.errors import WarehouseError
-from ingest.paths import PROJECT_ROOT
+from foundation.errors import WarehouseError
+from foundation.paths import PROJECT_ROOT
 from tests.airbyte.conftest import airbyte_env
 from tests.airbyte.fake_airbyte import FakeAirbyte
 from tests.models_fixtures import (

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.browser import SCREENSHOTS_DIR, open_browser, require_browser, screenshot
 

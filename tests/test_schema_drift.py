@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from dvdrental.warehouse import context as transform
+from foundation.errors import SchemaDriftError, SourceError
+from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
-from ingest.errors import SchemaDriftError, SourceError
-from ingest.paths import PROJECT_ROOT
 from tests.models_fixtures import (
     copy_warehouse,
     query,

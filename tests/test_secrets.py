@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from dvdrental.warehouse import gateways
-from ingest.paths import LOG_DIR, PROJECT_ROOT
+from foundation.paths import LOG_DIR, PROJECT_ROOT
 from ingest.source.server import free_port
 from tests.airbyte import fake_airbyte
 from tests.airbyte.conftest import airbyte_env

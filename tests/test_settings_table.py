@@ -7,7 +7,7 @@ dvdrental ingest`` finds, plus every command option that takes a value. Rows run
 through ``dvdrental.commands.main`` (fast: no interpreter start per row) with a clean environment,
 a warehouse path and log directory of their own and the local server's state directory pointed at
 a temporary one, so "nothing started or changed" can be checked after each row: no PostgreSQL
-initialised, no warehouse file, no run log. Empty means "not set" everywhere (``ingest.settings``):
+initialised, no warehouse file, no run log. Empty means "not set" everywhere (``foundation.settings``):
 for a setting with a default the row shows the default taken; for a required one it is "missing".
 """
 
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-import ingest.settings
+import foundation.settings
 import ingest.source.server
 from dvdrental.commands import main
 from dvdrental.warehouse.gateways import GATEWAYS
-from ingest.paths import SHARED_DUMP
+from ingest.source.dump import SHARED_DUMP
 from ingest.source.server import free_port
 
 SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} | {
@@ -563,7 +563,7 @@ if SHARED_DUMP.is_file():  # empty: the default, ../shared/data/dvdrental.tar
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[dict[str, Path]]:
     """A clean environment; the warehouse, logs and local server state all under ``tmp_path``."""
-    monkeypatch.setattr(ingest.settings, "_loaded", True)  # no project .env: the row's environment only
+    monkeypatch.setattr(foundation.settings, "_loaded", True)  # no project .env: the row's environment only
     for name in SETTINGS_READ | {"SQLMESH_GATEWAY"}:
         monkeypatch.delenv(name, raising=False)
     places = {
@@ -641,7 +641,7 @@ def test_every_setting_read_is_in_the_table() -> None:
     names = {part.split('"')[1] for part in found.split() if '"' in part}
     names |= {s.name for gw in GATEWAYS.values() for s in gw.all_settings()}
     covered = {c.setting for c in TABLE}
-    # Read only by the Spark proof's helpers (python -m ingest.spark.*) and SQLMesh's own switch.
+    # Read only by the Spark proof's helpers (python -m dvdrental.local_databricks.*) and SQLMesh's own switch.
     not_user_settings = {"DVD_SPARK_DIR", "DVD_SPARK_JARS_DIR", "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"}
     assert sorted(names - covered - not_user_settings) == []
 

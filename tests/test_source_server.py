@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import DumpNotFoundError
+from foundation.errors import DumpNotFoundError
 from ingest.source import LocalPostgres
 
 
@@ -55,8 +55,8 @@ def test_missing_dump_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_warehouse_named_like_a_schema_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest.errors import ConfigError
-    from ingest.paths import warehouse_path
+    from foundation.errors import ConfigError
+    from foundation.paths import warehouse_path
 
     monkeypatch.setenv("DVD_WAREHOUSE_PATH", str(tmp_path / "bronze.duckdb"))
     with pytest.raises(ConfigError, match=r"DVD_WAREHOUSE_PATH=.*bronze\.duckdb.*clashes with a schema"):

@@ -2,7 +2,7 @@
 
 Production runs the models through SQLMesh's ``databricks`` engine adapter. Databricks cannot
 be reached from here, so that adapter is put on a local Spark 3.5 session, as in a Databricks
-job (the ``databricks_spark`` gateway of config.yaml; ingest/spark/databricks_standins.py):
+job (the ``databricks_spark`` gateway of config.yaml; dvdrental/local_databricks/databricks_standins.py):
 the SQL production issues (databricks dialect, ``INSERT INTO ... REPLACE WHERE``, ``MERGE``,
 ``DELETE``, ``SHALLOW CLONE``, column comments) runs on Spark, with ANSI mode on as on a
 Databricks SQL warehouse, and four Databricks-only statements replaced by named stand-ins.
@@ -13,7 +13,7 @@ One module-scoped run:
 1. bronze is loaded from the pristine sample into a fresh DuckDB warehouse (direct loader);
 2. the Spark session is built here (main thread: the adapter takes the active session) and
    the same bronze copied into it as ``bronze.raw_dvd_*``, typed as external_models.yaml
-   declares (ingest/spark/bronze.py);
+   declares (dvdrental/local_databricks/bronze.py);
 3. the `local` gateway plans prod on it: the reference;
 4. the ``databricks_spark`` gateway plans prod from empty (time printed with ``-s``, test
    property ``spark_plan_seconds``);
@@ -49,7 +49,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 
 SKIP_ENV = "DVD_SKIP_SPARK"
 GATEWAY = "databricks_spark"
@@ -87,13 +87,13 @@ class Phase:
     name: str
     seconds: float
     error: BaseException | None
-    statements: list[t.Any]  # ingest.spark.databricks_standins.Statement
+    statements: list[t.Any]  # dvdrental.local_databricks.databricks_standins.Statement
     failed: dict[str, str] = field(default_factory=dict)  # model -> error
     skipped: set[str] = field(default_factory=set)
     status: t.Any = None  # a run's CompletionStatus
 
     def kinds(self, table: str | None = None) -> list[str]:
-        from ingest.spark.databricks_standins import statement_kind
+        from dvdrental.local_databricks.databricks_standins import statement_kind
 
         return [statement_kind(s.sql) for s in self.statements if table is None or table in s.sql]
 
@@ -103,7 +103,7 @@ class SparkRun:
     local: t.Any  # sqlmesh Context on the DuckDB gateway
     ctx: t.Any  # sqlmesh Context on the databricks_spark gateway
     spark: t.Any  # the SparkSession
-    log: t.Any  # ingest.spark.databricks_standins.StatementLog
+    log: t.Any  # dvdrental.local_databricks.databricks_standins.StatementLog
     plan: Phase
     daily: Phase | None = None
     dev: Phase | None = None
@@ -159,11 +159,11 @@ def spark_run(pristine_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> t.
         env.setenv("DVD_SPARK_DIR", str(root / "spark"))
         env.setenv("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "true")
 
+        from dvdrental.local_databricks.bronze import load_into_spark
+        from dvdrental.local_databricks.databricks_standins import StatementLog, databricks_adapter_on
+        from dvdrental.local_databricks.session import spark_session
         from dvdrental.warehouse.context import context, plan_prod
         from ingest.bronze import load_bronze
-        from ingest.spark.bronze import load_into_spark
-        from ingest.spark.databricks_standins import StatementLog, databricks_adapter_on
-        from ingest.spark.session import spark_session
 
         load_bronze(pristine_dsn, warehouse, progress=False)
 
@@ -285,7 +285,7 @@ def _sent(statement: t.Any) -> str:
 
 
 def test_bronze_in_spark_has_the_declared_airbyte_types(spark_run: SparkRun) -> None:
-    from ingest.spark.bronze import declared_columns
+    from dvdrental.local_databricks.bronze import declared_columns
 
     for fqn, declared in declared_columns().items():
         actual = [(f.name, f.dataType.simpleString()) for f in spark_run.spark.table(fqn).schema.fields]
@@ -378,8 +378,8 @@ def _partition_section(describe: list[tuple]) -> list[tuple]:
 @pytest.mark.parametrize("stand_in", ["use_catalog", "information_schema", "shallow_clone", "qualify"])
 def test_stand_in_fired_and_is_still_needed(spark_run: SparkRun, stand_in: str) -> None:
     """Each stand-in replaced at least one statement, and that statement still fails on this
-    Spark: when a Spark accepts it, the stand-in goes (ingest/spark/databricks_standins.py)."""
-    from ingest.spark.databricks_standins import STAND_INS
+    Spark: when a Spark accepts it, the stand-in goes (dvdrental/local_databricks/databricks_standins.py)."""
+    from dvdrental.local_databricks.databricks_standins import STAND_INS
 
     assert set(STAND_INS) == {"use_catalog", "information_schema", "shallow_clone", "qualify"}
     fired = spark_run.log.fired(stand_in)

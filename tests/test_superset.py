@@ -36,7 +36,7 @@ from dvdrental.superset.api import SupersetClient
 from dvdrental.superset.bundle import DATABASE_FILE, PASSWORD_MASK, databricks_target, write_bundle
 from dvdrental.superset.errors import SupersetError
 from dvdrental.superset.local import LocalSuperset, start_local
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 from tests.browser import open_browser, require_browser, screenshot
 from tests.models_fixtures import copy_warehouse, query, warehouse_env
 

@@ -14,8 +14,8 @@ import logging
 import sys
 import typing as t
 
-from ingest.errors import PipelineError
-from ingest.termination import EXIT_TERMINATED, Terminated, sigterm_as_interrupt
+from foundation.errors import PipelineError
+from foundation.signals import EXIT_TERMINATED, Terminated, sigterm_as_interrupt
 
 logger = logging.getLogger(__name__)
 

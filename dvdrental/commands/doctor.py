@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 
 from dvdrental.options import positive_seconds
-from dvdrental.warehouse import gateways
-from ingest import settings
-from ingest.errors import PipelineError
+from dvdrental.warehouse import gateways, probes
+from foundation import settings
+from foundation.errors import PipelineError
 from ingest.run import ingest_via
 from ingest.source.probe import probe_source
 
@@ -62,9 +62,9 @@ def _doctor(args: argparse.Namespace) -> int:
     invalid = gateways.invalid_settings(name)
 
     print("drivers")
-    statuses = [gateways.check_driver(d) for d in gateways.drivers_for(name)]
+    statuses = [probes.check_driver(d) for d in gateways.drivers_for(name)]
     if name == gateways.SPARK:
-        statuses.append(gateways.check_java())
+        statuses.append(probes.check_java())
     for status in statuses:
         label = f"{status.driver.package} ({status.driver.purpose})"
         print(f"  {'ok     ' if status.ok else 'MISSING'}  {label}: {status.detail}")
@@ -73,7 +73,7 @@ def _doctor(args: argparse.Namespace) -> int:
     unreachable: list[str] = []
     if not args.no_connect:
         print("connections")
-        for probe in gateways.probe_connections(name, timeout=args.timeout):
+        for probe in probes.probe_connections(name, timeout=args.timeout):
             print(f"  {'ok     ' if probe.ok else 'FAILED '}  {probe.target}: {probe.detail}")
             if not probe.ok:
                 unreachable.append(probe.target)

@@ -15,7 +15,7 @@ from pathlib import Path
 from dvdrental.superset.bundle import databricks_target, local_target, write_bundle
 from dvdrental.superset.install import VENV_DIR, ensure_superset
 from dvdrental.superset.local import start_local
-from ingest.paths import ARTIFACTS_DIR, warehouse_path
+from foundation.paths import ARTIFACTS_DIR, warehouse_path
 
 DEFAULT_PORT = 8088
 

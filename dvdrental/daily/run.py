@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dvdrental.daily.run_log import RunLog
-from dvdrental.errors import TransformError
 from dvdrental.warehouse.context import (
     PROD,
     observations,
@@ -40,8 +39,8 @@ from dvdrental.warehouse.context import (
 )
 from dvdrental.warehouse.gateways import check_gateway
 from dvdrental.warehouse.lock import pipeline_lock
-from ingest.errors import ConfigError, PipelineError, first_line
-from ingest.paths import LOG_DIR, export_warehouse_path
+from foundation.errors import ConfigError, PipelineError, TransformError, first_line
+from foundation.paths import LOG_DIR, export_warehouse_path
 from ingest.run import check_ingest_settings, ingest_via, run_ingest
 
 logger = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ def run_daily(
             except PipelineError as error:
                 log.line(f"error: {error}", terminal=False)  # the CLI prints it on stderr
                 raise
-            except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (ingest.termination.Terminated)
+            except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (foundation.signals.Terminated)
                 log.line(f"error: {error or 'interrupted (Ctrl-C)'}", terminal=False)
                 raise
             except BaseException as error:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dvdrental.reports.answers import Answer, answers_from
 from dvdrental.warehouse.reader import WarehouseReader, open_reader
-from ingest.paths import ARTIFACTS_DIR
+from foundation.paths import ARTIFACTS_DIR
 from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES
 
 DEFAULT_PATH = ARTIFACTS_DIR / "dashboard.html"

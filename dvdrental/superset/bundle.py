@@ -28,9 +28,9 @@ from urllib.parse import quote, urlencode
 import yaml
 
 from dvdrental.superset.query_context import query_context
-from ingest import settings
-from ingest.errors import ConfigError
-from ingest.paths import PROJECT_ROOT
+from foundation import settings
+from foundation.errors import ConfigError
+from foundation.paths import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.errors import PipelineError
+from foundation.errors import PipelineError
 
 
 class SupersetError(PipelineError):

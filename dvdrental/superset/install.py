@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from dvdrental.superset.errors import SupersetError
-from ingest.paths import LOCAL_DIR
+from foundation.paths import LOCAL_DIR
 
 logger = logging.getLogger(__name__)
 

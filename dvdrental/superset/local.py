@@ -14,7 +14,7 @@ from pathlib import Path
 from dvdrental.superset.api import SupersetClient
 from dvdrental.superset.bundle import DASHBOARD_SLUG, local_target, write_bundle
 from dvdrental.superset.server import ADMIN_USER, DEFAULT_HOME, Prepared, Server, free_port, prepare_home
-from ingest.errors import WarehouseError
+from foundation.errors import WarehouseError
 
 logger = logging.getLogger(__name__)
 

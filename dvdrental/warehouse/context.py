@@ -22,12 +22,12 @@ import os
 import typing as t
 from pathlib import Path
 
-from dvdrental.warehouse.failures import locked_warehouse_error, transform_failure
+from dvdrental.warehouse.failures import transform_failure
 from dvdrental.warehouse.gateways import require_settings
-from ingest.bronze.duckdb_postgres import connect_when_free, is_lock_error
-from ingest.errors import PipelineError
-from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
-from ingest.settings import temporary_env
+from foundation.warehouse_file import connect_when_free, is_lock_error, locked_warehouse_error
+from foundation.errors import PipelineError
+from foundation.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
+from foundation.settings import temporary_env
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context

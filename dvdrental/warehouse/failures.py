@@ -11,21 +11,13 @@ from __future__ import annotations
 import os
 import typing as t
 
-from dvdrental.errors import TransformError
-from ingest.bronze.duckdb_postgres import is_lock_error
-from ingest.errors import PipelineError, WarehouseError, first_line
+from foundation.errors import PipelineError, TransformError, first_line
+from foundation.warehouse_file import is_lock_error, locked_warehouse_error
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
 
 _AUDIT_ROWS_SHOWN = 5
-
-
-def locked_warehouse_error(path: str, error: BaseException) -> WarehouseError:
-    return WarehouseError(
-        f"The warehouse {path} is open in another process (a running `sqlmesh ui`, notebook, Python "
-        f"session or `dvdrental` command?). Close it and run again; nothing was changed. ({first_line(error)})"
-    )
 
 
 def transform_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> PipelineError:

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dvdrental.errors import LockHeldError
-from ingest.errors import WarehouseError
-from ingest.paths import warehouse_path
+from foundation.errors import LockHeldError
+from foundation.errors import WarehouseError
+from foundation.paths import warehouse_path
 
 LOCK_NAME = ".dvdrental.lock"
 

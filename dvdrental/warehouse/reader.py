@@ -15,9 +15,9 @@ from pathlib import Path
 
 from dvdrental.warehouse.context import open_context
 from dvdrental.warehouse.gateways import LOCAL, check_gateway
-from ingest.errors import ConfigError, WarehouseError, first_line
-from ingest.paths import PROJECT_ROOT, export_warehouse_path
-from ingest.settings import temporary_env
+from foundation.errors import ConfigError, WarehouseError, first_line
+from foundation.paths import PROJECT_ROOT, export_warehouse_path
+from foundation.settings import temporary_env
 
 Rows = tuple[tuple[str, ...], list[tuple]]  # (column names, rows)
 

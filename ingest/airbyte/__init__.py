@@ -8,10 +8,12 @@ Public API (used by ``dvdrental ingest --via airbyte`` and
     print(result.summary())
 
 Helpers live in small modules: :mod:`.settings` (the typed config),
-:mod:`.auth` (access tokens), :mod:`.client` (API calls with retries),
-:mod:`.jobs` (lenient job parsing), :mod:`.contract` (is the connection what
-the models expect?), :mod:`.sync` (start/attach, wait, cancel) and
-:mod:`.errors` (exit codes). See docs/airbyte.md.
+:mod:`.auth` (access tokens), :mod:`.transport` (the one place that calls
+HTTP: timeouts, retries, authentication), :mod:`.retry` (when to try again),
+:mod:`.client` (one typed method per endpoint), :mod:`.jobs` (lenient job
+parsing), :mod:`.contract` (is the connection what the models expect?),
+:mod:`.sync` (the workflow: start or attach, wait, cancel) and :mod:`.errors`
+(exit codes). See docs/airbyte.md.
 """
 
 from ingest.airbyte.client import AirbyteClient

@@ -25,15 +25,9 @@ import typing as t
 
 import httpx
 
+from foundation.redaction import Redactor
 from ingest.airbyte.errors import AirbyteAuthError, AirbyteError
-from ingest.airbyte.retry import (
-    RetryPolicy,
-    describe_transport_error,
-    is_retryable_status,
-    retry_after_seconds,
-)
 from ingest.airbyte.settings import AirbyteSettings
-from ingest.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +44,14 @@ class TokenProvider:
     def __init__(
         self,
         settings: AirbyteSettings,
-        http: httpx.Client,
+        post: t.Callable[[str, dict[str, str | None]], httpx.Response],
         redact: Redactor,
-        retry: RetryPolicy,
         *,
         clock: t.Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
-        self._http = http
+        self._post = post  # the transport's POST: retries network faults, 429 and 5xx itself
         self._redact = redact
-        self._retry = retry
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None if settings.uses_client_credentials else settings.api_token
@@ -99,37 +91,19 @@ class TokenProvider:
             # documented request (ApplicationTokenRequestWithGrant).
             "grant-type": "client_credentials",
         }
-        what = f"Requesting an Airbyte access token from {url}"
-        attempt = 0
-        while True:
-            retry_after = None
-            try:
-                response = self._http.post(
-                    url,
-                    json=body,
-                    headers={"accept": "application/json"},
-                    timeout=self._settings.request_timeout_seconds,
-                )
-            except httpx.TransportError as error:
-                reason = self._redact(describe_transport_error(error))
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    self._store(response, url)
-                    return
-                if status in (400, 401, 403):
-                    # The body is not echoed: a token endpoint's error text is
-                    # the one place a credential could plausibly come back.
-                    raise AirbyteAuthError(
-                        f"Airbyte refused the application credentials (HTTP {status} from {url}). "
-                        "Check AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET (and AIRBYTE_API_URL/AIRBYTE_TOKEN_URL)."
-                    )
-                if not is_retryable_status(status):
-                    raise AirbyteError(f"{what} failed: HTTP {status}.")
-                reason = f"HTTP {status}"
-                retry_after = retry_after_seconds(response.headers)
-            self._retry.pause(attempt, what, reason, retry_after)
-            attempt += 1
+        response = self._post(url, body)
+        status = response.status_code
+        if 200 <= status < 300:
+            self._store(response, url)
+            return
+        if status in (400, 401, 403):
+            # The body is not echoed: a token endpoint's error text is
+            # the one place a credential could plausibly come back.
+            raise AirbyteAuthError(
+                f"Airbyte refused the application credentials (HTTP {status} from {url}). "
+                "Check AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET (and AIRBYTE_API_URL/AIRBYTE_TOKEN_URL)."
+            )
+        raise AirbyteError(f"Requesting an Airbyte access token from {url} failed: HTTP {status}.")
 
     def _store(self, response: httpx.Response, url: str) -> None:
         try:

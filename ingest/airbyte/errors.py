@@ -1,6 +1,6 @@
 """Errors of the Airbyte ingest path, each with its own exit code.
 
-They subclass the project's :mod:`ingest.errors` hierarchy so the CLI prints
+They subclass the project's :mod:`foundation.errors` hierarchy so the CLI prints
 them as one ``error: ...`` line. The exit codes are public (docs/airbyte.md):
 a scheduler can tell "the sync failed" (8) from "we gave up waiting" (9) from
 "Airbyte is unreachable" (7) without parsing messages. Never renumber one.
@@ -8,7 +8,8 @@ a scheduler can tell "the sync failed" (8) from "we gave up waiting" (9) from
 
 from __future__ import annotations
 
-from ingest.errors import ConfigError, PipelineError
+from foundation.errors import ConfigError, PipelineError
+from ingest.airbyte.problems import Problem
 
 
 class AirbyteError(PipelineError):
@@ -73,3 +74,16 @@ class AirbyteTerminated(AirbyteInterrupted):
     cancelled. 143 = 128 + SIGTERM, the conventional code for it."""
 
     exit_code = 143
+
+
+class AirbyteRequestFailed(AirbyteError):
+    """A call failed with an HTTP status or a network fault (internal detail:
+    callers that care, like job creation, look at ``status_code``/``transient``)."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None, transient: bool, problem: Problem | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.transient = transient
+        self.problem = problem or Problem()

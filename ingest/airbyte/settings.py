@@ -1,7 +1,7 @@
 """The Airbyte settings as one typed, validated object.
 
 Every knob is named like ``AIRBYTE_*`` and read through
-:mod:`ingest.settings` (environment first, then ``.env``). The secrets are
+:mod:`foundation.settings` (environment first, then ``.env``). The secrets are
 ``field(repr=False)`` so a logged or printed settings object never shows
 them; :meth:`AirbyteSettings.secrets` lists them for redaction.
 """
@@ -14,8 +14,8 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ingest import settings as env
-from ingest.errors import ConfigError, MissingSettingError
+from foundation import settings as env
+from foundation.errors import ConfigError, MissingSettingError
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Run the bronze sync through Airbyte: check, start or attach, wait, report.
+"""The sync workflow: check the connection, start or attach, wait, cancel, report.
 
-The wait is where a batch job usually goes wrong, so it is explicit about
+The API calls themselves are :mod:`.client` (over :mod:`.transport`); this module
+decides what to call when. The wait is where a batch job usually goes wrong, so it is explicit about
 its exits: a terminal status (``succeeded``/``failed``/``cancelled``), the
 overall deadline (``AIRBYTE_TIMEOUT_SECONDS``), Ctrl-C and SIGTERM. The last
 three cancel the job (``DELETE /jobs/{id}``) unless
@@ -10,26 +11,27 @@ leave a sync rewriting bronze behind the next run's back.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-import threading
 import time
 import typing as t
 from dataclasses import dataclass
 
+from foundation.signals import Terminated, sigterm_as_interrupt
 from ingest.airbyte.client import AirbyteClient
 from ingest.airbyte.contract import (
     ContractReport,
     DestinationFacts,
     check_connection_contract,
     needs_destination,
+    status_problem,
 )
 from ingest.airbyte.errors import (
     AirbyteAuthError,
+    AirbyteContractError,
     AirbyteError,
     AirbyteInterrupted,
     AirbyteJobFailed,
+    AirbyteRequestFailed,
     AirbyteTerminated,
     AirbyteTimeout,
 )
@@ -60,11 +62,6 @@ class SyncResult:
         return f"Airbyte sync job {self.job_id} {self.status}{how}: {rows} rows, {size} synced in {duration}"
 
 
-class _TerminationRequested(BaseException):
-    """Raised from the SIGTERM handler; a BaseException so that no ``except
-    Exception`` on the way (httpx, the SDK) can swallow it."""
-
-
 def run_sync(
     settings: AirbyteSettings | None = None,
     *,
@@ -72,7 +69,7 @@ def run_sync(
 ) -> SyncResult:
     """Check the connection, start (or attach to) its sync and wait for it.
 
-    Raises a :class:`~ingest.errors.PipelineError` subclass (see
+    Raises a :class:`~foundation.errors.PipelineError` subclass (see
     :mod:`ingest.airbyte.errors`) on anything but success.
     """
     settings = settings or AirbyteSettings.from_env()
@@ -81,7 +78,7 @@ def run_sync(
     try:
         report = _check_contract(client)
         report.raise_for_problems()
-        job, attached = client.start_or_attach()
+        job, attached = start_or_attach(client)
         final = wait_for_job(client, job)
     finally:
         if owns_client:
@@ -141,6 +138,113 @@ def _check_contract(client: AirbyteClient, *, always_read_destination: bool = Fa
     return check_connection_contract(connection, destination)
 
 
+def start_or_attach(client: AirbyteClient) -> tuple[JobSnapshot, bool]:
+    """Attach to a running sync, else start one. Returns (job, attached).
+
+    Two syncs on one connection would fight over the same bronze tables,
+    so a running job always wins. A create that failed without a clear
+    answer (timeout, reset, 5xx) may have started a job anyway, so we look
+    for one before trying again (at most ``AIRBYTE_MAX_RETRIES`` times).
+    A 409 is read by its problem title (:mod:`.problems`):
+
+    * ``try-again-later``: a sync is running, so attach to it. If none is
+      visible, keep looking and asking, within ``AIRBYTE_START_TIMEOUT_SECONDS``
+      (a workflow stuck "running" with no job has been reported:
+      airbytehq/airbyte#25920), then fail naming the connection.
+    * anything else (``state-conflict``): no sync is running, so asking again
+      is pointless. Either the connection is not active, or the server's own
+      60 s wait for the new job's id ran out and the job may still appear:
+      look for it within the same time bound, posting nothing more.
+    """
+    active = client.find_active_sync()
+    if active is not None:
+        logger.info(
+            "Sync job %s is already %s on connection %s; attaching to it",
+            active.job_id,
+            active.status,
+            client.settings.connection_id,
+        )
+        return active, True
+    deadline = client.clock() + client.settings.start_timeout_seconds
+    faults = conflicts = 0
+    while True:
+        try:
+            job = client.create_sync_job()
+            logger.info("Started Airbyte sync job %s (status %s)", job.job_id, job.status)
+            return job, False
+        except AirbyteRequestFailed as error:
+            if error.status_code == 409 and not error.problem.is_try_again_later:
+                return _job_after_refusal(client, error, deadline), False
+            if not error.transient and error.status_code != 409:
+                raise
+            failure = error
+        active = client.find_active_sync()
+        if active is not None:
+            logger.info("%s; attaching to sync job %s (%s)", failure, active.job_id, active.status)
+            return active, True
+        # Nothing running: the 409's job already ended (or is not visible yet), or the
+        # failed create never reached Airbyte. Asking again is now safe.
+        if failure.status_code == 409:
+            _pause_before(client, deadline, conflicts, failure)
+            conflicts += 1
+        else:
+            client.retry.pause(faults, "Starting the Airbyte sync", str(failure))
+            faults += 1
+
+
+def _pause_before(client: AirbyteClient, deadline: float, attempt: int, conflict: AirbyteRequestFailed) -> None:
+    """Back off before asking again after a try-again-later, or give up once the deadline passed."""
+    connection_id = client.settings.connection_id
+    remaining = deadline - client.clock()
+    if remaining <= 0:
+        raise AirbyteError(
+            f"Airbyte kept answering POST /jobs with 409 try-again-later "
+            f"({conflict.problem.text or 'a sync is already running'}) for "
+            f"{client.settings.start_timeout_seconds:g}s (AIRBYTE_START_TIMEOUT_SECONDS), but no sync job is "
+            f"visible on connection {connection_id}: look for a stuck sync in its job history in the Airbyte "
+            "UI, cancel it, and run again."
+        )
+    wait = min(client.retry.delay(attempt), remaining)
+    logger.warning(
+        "POST /jobs: %s, but no sync job is visible on connection %s; asking again in %.2fs",
+        conflict.problem.text or "HTTP 409",
+        connection_id,
+        wait,
+    )
+    client.retry.sleep(wait)
+
+
+def _job_after_refusal(client: AirbyteClient, refusal: AirbyteRequestFailed, deadline: float) -> JobSnapshot:
+    """After a 409 that is not try-again-later: the reason, or the job the server was still creating."""
+    connection_id = client.settings.connection_id
+    problem = status_problem(client.get_connection())
+    if problem is not None:  # disabled between our contract check and the POST
+        raise AirbyteContractError(f"Airbyte connection {connection_id} refused to sync: {problem}.")
+    title = refusal.problem.title or "conflict"
+    logger.warning(
+        "POST /jobs answered 409 %s (%s) on active connection %s; looking for the sync job it may still be creating",
+        title,
+        refusal.problem.text or "no reason given",
+        connection_id,
+    )
+    attempt = 0
+    while True:
+        active = client.find_active_sync()
+        if active is not None:
+            logger.info("Sync job %s appeared (%s); following it", active.job_id, active.status)
+            return active
+        remaining = deadline - client.clock()
+        if remaining <= 0:
+            raise AirbyteError(
+                f"Airbyte refused to start a sync on connection {connection_id}: POST /jobs answered 409 "
+                f"{title} ({refusal.problem.text or 'no reason given'}) and no sync job appeared within "
+                f"{client.settings.start_timeout_seconds:g}s (AIRBYTE_START_TIMEOUT_SECONDS); see the "
+                "connection's job history in the Airbyte UI."
+            )
+        client.retry.sleep(min(client.retry.delay(attempt), remaining))
+        attempt += 1
+
+
 def wait_for_job(
     client: AirbyteClient, job: JobSnapshot, *, clock: t.Callable[[], float] = time.monotonic
 ) -> JobSnapshot:
@@ -149,9 +253,9 @@ def wait_for_job(
     deadline = clock() + settings.poll_timeout_seconds
     current = job
     try:
-        with _sigterm_raises():
+        with sigterm_as_interrupt():
             current = _poll(client, current, deadline, clock)
-    except _TerminationRequested:
+    except Terminated:
         _cancel(client, current, "SIGTERM received")
         raise AirbyteTerminated(
             f"Terminated (SIGTERM) while waiting for Airbyte sync job {current.job_id}; {_cancel_words(settings)}."
@@ -237,27 +341,6 @@ def _cancel(client: AirbyteClient, job: JobSnapshot, why: str) -> None:
 
 def _cancel_words(settings: AirbyteSettings) -> str:
     return "asked Airbyte to cancel it" if settings.cancel_on_termination else "left it running"
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> t.Iterator[None]:
-    """Turn SIGTERM into an exception for the duration of the wait.
-
-    Only the main thread may install handlers; elsewhere (e.g. a caller's
-    worker thread) the wait runs without one rather than failing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum: int, frame: object) -> None:
-        raise _TerminationRequested()
-
-    previous = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _human_bytes(count: int) -> str:

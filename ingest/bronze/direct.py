@@ -27,6 +27,14 @@ from typing import Any
 import duckdb
 import psycopg
 
+from foundation.errors import (
+    LoadError,
+    SchemaDriftError,
+    SourceError,
+    WarehouseError,
+    first_line,
+)
+from foundation.paths import warehouse_path
 from ingest.bronze.duckdb_postgres import (
     SOURCE_ALIAS,
     attach_source,
@@ -42,14 +50,6 @@ from ingest.bronze.layout import (
     missing_declared_columns,
     retyped_declared_columns,
 )
-from ingest.errors import (
-    LoadError,
-    SchemaDriftError,
-    SourceError,
-    WarehouseError,
-    first_line,
-)
-from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_SCHEMA, SOURCE_TABLES, SourceTable
 
 logger = logging.getLogger(__name__)

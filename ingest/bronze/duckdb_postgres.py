@@ -10,15 +10,15 @@ nothing is downloaded at run time.
 from __future__ import annotations
 
 import logging
-import time
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from ingest.errors import WarehouseError
-from ingest.paths import LOCAL_DIR
+from foundation.errors import WarehouseError, first_line
+from foundation.paths import LOCAL_DIR
+from foundation.warehouse_file import connect_when_free, is_lock_error, locked_warehouse_error
 
 logger = logging.getLogger(__name__)
 
@@ -59,31 +59,6 @@ def extension_file() -> Path:
     return link
 
 
-# DuckDB allows one writer and no readers beside it. A reader that holds the file for one query
-# (a Superset chart, `dvdrental answers`: read-only, no pooling) is waited for this long before a
-# writer gives up with "open in another process"; a process that keeps the file open still fails.
-LOCK_WAIT_SECONDS = 10.0
-_LOCK_POLL_SECONDS = 0.2
-
-
-def is_lock_error(error: BaseException) -> bool:
-    """DuckDB's answer when another process holds the file ("Could not set lock on file ...")."""
-    return "could not set lock on file" in str(error).lower()
-
-
-def connect_when_free(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect(path)`` for writing, retried while another process briefly holds the file."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            return duckdb.connect(str(path))
-        except duckdb.IOException as error:
-            if not is_lock_error(error) or time.monotonic() >= deadline:
-                raise
-            logger.debug("warehouse %s is held by another process; trying again", path)
-            time.sleep(_LOCK_POLL_SECONDS)
-
-
 def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing, or say plainly why not."""
     try:
@@ -93,13 +68,9 @@ def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     try:
         con = connect_when_free(path)
     except duckdb.IOException as error:
-        message = str(error)
         if is_lock_error(error):
-            raise WarehouseError(
-                f"The warehouse {path} is open in another process (a running `sqlmesh ui`, "
-                f"`dvdrental daily` or notebook?). Close it and run again. ({message.splitlines()[0]})"
-            ) from None
-        raise WarehouseError(f"Cannot open the warehouse {path}: {message.splitlines()[0]}") from None
+            raise locked_warehouse_error(path, error) from None
+        raise WarehouseError(f"Cannot open the warehouse {path}: {first_line(error)}") from None
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar_print = false")  # we draw our own, per table

@@ -53,7 +53,7 @@ META_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # DuckDB's native UUID: 16 bytes a row instead of 36 incompressible ones, and no text to
     # format, hash and check, about 1.3 of the loader's CPU-seconds at x600 (benchmarks/RESULTS.md).
     # The models only order by it (the tie-break of @is_latest_extract), and DuckDB orders UUIDs
-    # as their text sorts, so they pick the same row; ingest.spark.bronze exports it as text.
+    # as their text sorts, so they pick the same row; dvdrental.local_databricks.bronze exports it as text.
     ("_airbyte_raw_id", "STRING", "UUID"),
     ("_airbyte_extracted_at", "TIMESTAMP", "TIMESTAMPTZ"),
     ("_airbyte_meta", "STRING", "VARCHAR"),
@@ -143,7 +143,7 @@ def declared_bronze_columns(external_models: Path | None = None) -> dict[str, di
     """
     import yaml
 
-    from ingest.paths import PROJECT_ROOT
+    from foundation.paths import PROJECT_ROOT
 
     path = Path(external_models or PROJECT_ROOT / "external_models.yaml")
     return {

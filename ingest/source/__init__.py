@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.settings import optional
+from foundation.settings import optional
 from ingest.source.dsn import SOURCE_DSN_ENV, check_source_dsn
 from ingest.source.server import DATABASE, LocalPostgres, find_bin_dir
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ingest.errors import ConfigError
+from foundation.errors import ConfigError
 
 SOURCE_DSN_ENV = "DVD_SOURCE_DSN"
 EXAMPLE = "postgresql://user@host:5432/dvdrental"

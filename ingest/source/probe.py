@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.errors import ConfigError, PipelineError, first_line
-from ingest.paths import sample_dump
-from ingest.settings import temporary_env
+from foundation.errors import ConfigError, PipelineError, first_line
+from foundation.settings import temporary_env
 from ingest.source.dsn import SOURCE_DSN_ENV
+from ingest.source.dump import sample_dump
 from ingest.tables import SOURCE_TABLES
 
 

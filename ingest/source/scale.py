@@ -49,7 +49,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from ingest.errors import SourceError
+from foundation.errors import SourceError
 
 logger = logging.getLogger(__name__)
 

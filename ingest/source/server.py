@@ -31,8 +31,9 @@ from urllib.parse import quote
 
 import psycopg
 
-from ingest.errors import ConfigError, SourceServerError
-from ingest.paths import DUMP_ENV, LOCAL_DIR, sample_dump
+from foundation.errors import ConfigError, SourceServerError
+from foundation.paths import LOCAL_DIR
+from ingest.source.dump import DUMP_ENV, sample_dump
 
 logger = logging.getLogger(__name__)
 

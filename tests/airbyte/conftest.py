@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 
-from ingest import settings as project_settings
+from foundation import settings as project_settings
 from ingest.airbyte import AirbyteSettings
 from tests.airbyte import fake_airbyte
 from tests.airbyte.fake_airbyte import FakeAirbyte

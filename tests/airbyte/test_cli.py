@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ingest.paths import PROJECT_ROOT
+from foundation.paths import PROJECT_ROOT
 from tests.airbyte import fake_airbyte as fa
 from tests.airbyte.conftest import airbyte_env
 

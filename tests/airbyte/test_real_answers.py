@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from foundation.paths import PROJECT_ROOT
 from ingest.airbyte.errors import AirbyteContractError, AirbyteError
-from ingest.paths import PROJECT_ROOT
 from tests.airbyte import fake_airbyte as fa
 from tests.airbyte.conftest import airbyte_env
 from tests.airbyte.fake_airbyte import Fault

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from foundation.errors import ConfigError, MissingSettingError
 from ingest.airbyte import AirbyteSettings, check_connection, run_sync
-from ingest.errors import ConfigError, MissingSettingError
 from tests.airbyte import fake_airbyte as fa
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from foundation.errors import ConfigError, PipelineError
 from ingest.airbyte import (
     AirbyteAuthError,
     AirbyteClient,
@@ -18,7 +19,6 @@ from ingest.airbyte import (
     check_connection,
     run_sync,
 )
-from ingest.errors import ConfigError, PipelineError
 from tests.airbyte import fake_airbyte as fa
 from tests.airbyte.conftest import make_settings
 from tests.airbyte.fake_airbyte import Fault

@@ -12,13 +12,13 @@ import tempfile
 import typing as t
 from pathlib import Path
 
-from dvdrental.errors import TransformError
 from dvdrental.reports.plan_diff.plan import write_plan_diff
 from dvdrental.reports.plan_diff.report import PlanDiffReport
 from dvdrental.warehouse.context import open_context, plan_prod
-from ingest.paths import PROJECT_ROOT, WAREHOUSE_ENV
+from foundation.errors import TransformError
+from foundation.paths import PROJECT_ROOT, WAREHOUSE_ENV
+from foundation.settings import temporary_env
 from ingest.run import run_ingest
-from ingest.settings import temporary_env
 
 # What SQLMesh reads of a project: the linter (config.yaml names its rules) and the unit tests
 # (its nomissingunittest rule looks for them) included, since every plan lints first.

@@ -24,7 +24,6 @@ import typing as t
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dvdrental.errors import TransformError
 from dvdrental.reports.plan_diff.markdown import render_markdown
 from dvdrental.reports.plan_diff.report import (
     DEFAULT_PATH,
@@ -35,6 +34,7 @@ from dvdrental.reports.plan_diff.report import (
 from dvdrental.reports.plan_diff.table_diff import table_diffs
 from dvdrental.warehouse.context import PROD, open_context
 from dvdrental.warehouse.lock import pipeline_lock
+from foundation.errors import TransformError
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.paths import ARTIFACTS_DIR
+from foundation.paths import ARTIFACTS_DIR
 
 DEFAULT_PATH = ARTIFACTS_DIR / "plan-diff.md"
 DIFF_ENV = "plan_diff_ci"

@@ -13,7 +13,6 @@ import logging
 import typing as t
 from contextlib import contextmanager
 
-from dvdrental.errors import TransformError
 from dvdrental.reports.plan_diff.report import (
     DIFF_DECIMALS,
     DIFF_ENV,
@@ -21,7 +20,7 @@ from dvdrental.reports.plan_diff.report import (
     PlanDiffReport,
     TableDiffSummary,
 )
-from ingest.errors import first_line
+from foundation.errors import TransformError, first_line
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context

@@ -39,8 +39,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.spark.session import DATABRICKS_SPARK_GATEWAY  # noqa: F401 (the gateway this serves)
-
 if t.TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from sqlglot import exp

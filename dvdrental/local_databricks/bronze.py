@@ -10,7 +10,7 @@ The casts matter: Parquet carries "timestamp adjusted to UTC or not", which Spar
 TIMESTAMP or TIMESTAMP_NTZ on its own; the explicit cast makes the Spark table's schema the
 declared one whatever the reader inferred.
 
-Run ``python -m ingest.spark.bronze`` (with ``DVD_SPARK_DIR`` set) before
+Run ``python -m dvdrental.local_databricks.bronze`` (with ``DVD_SPARK_DIR`` set) before
 ``sqlmesh --gateway spark plan``.
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.errors import PipelineError, WarehouseError
+from foundation.paths import warehouse_path
 from ingest.bronze.layout import declared_bronze_columns
-from ingest.errors import PipelineError, WarehouseError
-from ingest.paths import warehouse_path
 from ingest.tables import BRONZE_SCHEMA, SOURCE_TABLES, SourceTable
 
 if t.TYPE_CHECKING:
@@ -100,7 +100,7 @@ def load_into_spark(spark: SparkSession, warehouse: Path | None = None) -> dict[
 
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest.spark.bronze",
+        prog="python -m dvdrental.local_databricks.bronze",
         description="Copy bronze.raw_dvd_* from the DuckDB warehouse into the local Spark of the spark gateway.",
     )
     parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default: $DVD_WAREHOUSE_PATH)")
@@ -109,7 +109,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from ingest.spark.session import spark_session  # starts pyspark's import only when asked to
+    from dvdrental.local_databricks.session import spark_session  # starts pyspark's import only when asked to
 
     try:
         counts = load_into_spark(spark_session(args.gateway), args.warehouse)

@@ -22,7 +22,7 @@ length-prefixed and referenced by index, so their lengths may change. Zip entry 
 (``META-INF/versions/N/`` included) and ``META-INF/services`` files are relocated the same way;
 signatures and ``module-info.class`` are dropped.
 
-``python -m ingest.spark.iceberg_jars`` builds the cache and prints the ``spark.jars`` value.
+``python -m dvdrental.local_databricks.iceberg_jars`` builds the cache and prints the ``spark.jars`` value.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import typing as t
 import zipfile
 from pathlib import Path
 
-from ingest.errors import ConfigError
-from ingest.paths import PROJECT_ROOT
+from foundation.errors import ConfigError
+from foundation.paths import PROJECT_ROOT
 
 ICEBERG_PACKAGE = "snowpark_connect_deps_iceberg"
 JACKSON_PACKAGE = "snowpark_connect_deps_2"
@@ -243,7 +243,7 @@ def spark_jars_value(directory: Path | None = None) -> str:
 
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest.spark.iceberg_jars",
+        prog="python -m dvdrental.local_databricks.iceberg_jars",
         description="Build the relocated Jackson jar Iceberg needs and print the spark.jars value.",
     )
     parser.add_argument("--dir", type=Path, help=f"cache directory (default: ${CACHE_DIR_ENV} or {DEFAULT_CACHE_DIR})")

@@ -15,18 +15,17 @@ import contextlib
 import os
 import typing as t
 
-from ingest.errors import ConfigError
-from ingest.paths import PROJECT_ROOT
+from dvdrental.warehouse.gateways import DATABRICKS_SPARK, SPARK
+from foundation.errors import ConfigError
+from foundation.paths import PROJECT_ROOT
 
 if t.TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-SPARK_GATEWAY = "spark"
-DATABRICKS_SPARK_GATEWAY = "databricks_spark"  # = ingest.spark.databricks_standins' (no pyspark import here)
 SPARK_DIR_ENV = "DVD_SPARK_DIR"
 
 
-def gateway_spark_config(gateway: str = SPARK_GATEWAY) -> dict[str, str]:
+def gateway_spark_config(gateway: str = SPARK) -> dict[str, str]:
     """The Spark settings of ``gateway`` in config.yaml: a ``type: spark`` connection's ``config:``,
     or the ``session_configuration:`` of the ``databricks_spark`` gateway."""
     from sqlmesh.core.config import Config
@@ -42,7 +41,7 @@ def gateway_spark_config(gateway: str = SPARK_GATEWAY) -> dict[str, str]:
     connection = config.get_connection(gateway)
     if connection.type_ == "spark":
         settings = connection.config  # type: ignore[attr-defined]
-    elif gateway == DATABRICKS_SPARK_GATEWAY:
+    elif gateway == DATABRICKS_SPARK:
         settings = connection.session_configuration  # type: ignore[attr-defined]
     else:
         raise ConfigError(f"Gateway '{gateway}' is a {connection.type_} connection, not a local Spark one.")
@@ -53,10 +52,10 @@ def gateway_spark_config(gateway: str = SPARK_GATEWAY) -> dict[str, str]:
 def _asked_for(gateway: str) -> t.Iterator[None]:
     """config.yaml writes the databricks_spark gateway only when SQLMESH_GATEWAY names it; loading
     it needs SQLMesh's Databricks config to accept a connection without host or token."""
-    if gateway != DATABRICKS_SPARK_GATEWAY:
+    if gateway != DATABRICKS_SPARK:
         yield
         return
-    from ingest.spark.databricks_standins import spark_session_available
+    from dvdrental.local_databricks.databricks_standins import spark_session_available
 
     previous = os.environ.get("SQLMESH_GATEWAY")
     os.environ["SQLMESH_GATEWAY"] = gateway
@@ -70,12 +69,12 @@ def _asked_for(gateway: str) -> t.Iterator[None]:
             os.environ["SQLMESH_GATEWAY"] = previous
 
 
-def spark_session(gateway: str = SPARK_GATEWAY) -> SparkSession:
+def spark_session(gateway: str = SPARK) -> SparkSession:
     """The process's SparkSession, configured like SQLMesh configures ``gateway``."""
     from pyspark.conf import SparkConf
     from pyspark.sql import SparkSession
 
-    from ingest.spark.iceberg_jars import prepare_spark_jars
+    from dvdrental.local_databricks.iceberg_jars import prepare_spark_jars
 
     # The Iceberg jars of spark.jars are built (once) before the JVM starts.
     settings = prepare_spark_jars(gateway_spark_config(gateway))

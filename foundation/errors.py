@@ -1,13 +1,13 @@
-"""One exception hierarchy for the whole pipeline: its root and the ingest side's errors.
+"""One exception hierarchy for the whole pipeline, and the exit codes it maps to.
 
 Every error a user can act on is a :class:`PipelineError`. The CLI catches it,
 prints ``error: <message>`` (one line, no stack trace) and exits with the
 error's ``exit_code``. Anything else is a bug and keeps its traceback.
 
 Exit codes are part of the public interface (README, "Exit codes"): a cron
-wrapper or CI job may branch on them, so never renumber one. The application's own
-errors (SQLMesh runs, the run lock) are in
-:mod:`dvdrental.errors`, subclasses of the same :class:`PipelineError`.
+wrapper or CI job may branch on them, so never renumber one. The codes every room
+shares are defined here; a room with errors of its own subclasses these in its
+``errors.py`` (:mod:`ingest.airbyte.errors`: 7-10; :mod:`dvdrental.superset.errors`).
 """
 
 from __future__ import annotations
@@ -67,6 +67,22 @@ class LoadError(PipelineError):
     """A bronze load failed part way; the previous bronze generation is intact."""
 
     exit_code = 5
+
+
+class TransformError(PipelineError):
+    """SQLMesh plan/run failed or an audit blocked it; prod views are unchanged."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, failed_audits: int = 0) -> None:
+        super().__init__(message)
+        self.failed_audits = failed_audits  # blocking audits that failed, for run summaries
+
+
+class LockHeldError(PipelineError):
+    """Another run holds the pipeline lock; this run did nothing."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
 
 
 def first_line(error: BaseException) -> str:

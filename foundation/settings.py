@@ -12,8 +12,8 @@ import typing as t
 
 from dotenv import load_dotenv
 
-from ingest.errors import ConfigError, MissingSettingError
-from ingest.paths import PROJECT_ROOT
+from foundation.errors import ConfigError, MissingSettingError
+from foundation.paths import PROJECT_ROOT
 
 _loaded = False
 
