@@ -12,7 +12,7 @@
 -- (a wrong year, a swapped day and month). The source's timestamps are store-local without a
 -- zone and _loaded_at is a UTC instant, so some slack is needed anyway; it is
 -- @future_tolerance_days (config.yaml `variables:` may set it; default 7). The tests' own
--- scenarios date a rental a couple of days ahead of the load (tests/test_fact_rental_incremental.py),
+-- scenarios date a rental a couple of days ahead of the load (tests/models/test_fact_rental_incremental.py),
 -- which is within it. NULLs pass (not_null says where they may not).
 -- Args: column (a TIMESTAMP_NTZ event time of the model; the model has _loaded_at); condition
 -- (default TRUE) limits the rows checked, e.g. to those a change-driven model wrote in this run.

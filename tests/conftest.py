@@ -9,10 +9,7 @@ into each other.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,10 +18,8 @@ from ingest.source import LocalPostgres
 
 # Registered here, once: a fixture imported into several test modules is a separate fixture in each
 # (a session-scoped one then builds once per module). Built once, it is read or copied, never changed.
-from tests.models_fixtures import sample_warehouse  # noqa: F401
-
-PRISTINE = "dvdrental"
-_counter = itertools.count()
+from tests.support.postgres import PRISTINE, cloned_source
+from tests.support.warehouses import sample_warehouse  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -41,17 +36,6 @@ def pristine_dsn(pg_server: LocalPostgres) -> str:
     return pg_server.dsn(PRISTINE)
 
 
-@contextmanager
-def cloned_source(pg_server: LocalPostgres) -> Iterator[str]:
-    """A private, writable copy of the sample (its DSN), dropped afterwards; for fixtures of any scope."""
-    name = f"dvd_test_{os.getpid()}_{next(_counter)}"
-    with pg_server.connect("postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{PRISTINE}"')
-    yield pg_server.dsn(name)
-    with pg_server.connect("postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def source_db(pg_server: LocalPostgres) -> Iterator[str]:
     """A private, writable copy of the sample for one test. Yields its DSN."""
@@ -65,3 +49,19 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "warehouse" / "dvdrental.duckdb"
     monkeypatch.setenv("DVD_WAREHOUSE_PATH", str(path))
     return path
+
+
+NEEDS = ("postgres", "spark", "browser", "superset")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what each test needs: PostgreSQL wherever the session's server is used, and slow with any need.
+
+    A test reaches the server only through the ``pg_server`` fixture (directly or through one that
+    uses it), so the marker cannot be forgotten; the other needs are marked in their modules.
+    """
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+        if any(item.get_closest_marker(need) for need in NEEDS):
+            item.add_marker(pytest.mark.slow)

@@ -22,7 +22,7 @@ named, minimal stand-in, applied at the cursor (the last step before ``spark.sql
     ``eliminate_qualify``, what its spark dialect does (a subquery filtered on the window).
 
 Nothing else is rewritten. Every statement, replaced or not, goes to a :class:`StatementLog`.
-``tests/test_spark_gateway.py`` checks that each stand-in fired and that the statement it
+``tests/app/local_databricks/test_spark_gateway.py`` checks that each stand-in fired and that the statement it
 replaces still fails on this Spark: a Spark that accepts one makes its stand-in removable.
 """
 

@@ -8,7 +8,7 @@ and whether they are well-formed. Whether the drivers import and the connections
 :mod:`dvdrental.warehouse.probes` (the doctor's live checks).
 
 The gateway names are defined here, once; the lists mirror config.yaml and
-``tests/test_databricks_gateway.py`` keeps them equal.
+``tests/app/warehouse/test_databricks_gateway.py`` keeps them equal.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ MODEL (
   grain @{grain},
   description 'One row per source row, typed as in the source: the published copy of the staging table with the same name (staging.dvd_<table>), without its tombstones. Refreshed by change once all of its audits passed; column descriptions: see that model.',
   /* The built-in lint rules a copy cannot meet, for the reasons in dvd_tables.sql; this blueprint
-     is unit-tested through silver.dvd_rental (tests/test_silver_copies.yaml). */
+     is unit-tested through silver.dvd_rental (tests/models/test_silver_copies.yaml). */
   ignored_rules (noselectstar, nomissingaudits, nomissingunittest),
   blueprints (
     (source_table := payment, grain := payment_id),

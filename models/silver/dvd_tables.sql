@@ -16,7 +16,7 @@ MODEL (
   /* Built-in lint rules a copy cannot meet: it publishes its staging table as it is (SELECT *, its
      column descriptions are on that table: nomissingcolumndescriptions checks them there), it has
      no audits of its own (they run on the staging table, before silver is written), and the
-     blueprint is unit-tested through silver.dvd_film_category (tests/test_silver_copies.yaml), its copies
+     blueprint is unit-tested through silver.dvd_film_category (tests/models/test_silver_copies.yaml), its copies
      differing only by table name. */
   ignored_rules (noselectstar, nomissingaudits, nomissingunittest),
   blueprints (

@@ -1,0 +1,475 @@
+"""A local stand-in for Airbyte's public API, for testing the real client.
+
+It speaks the contract as the ``airbyte-api`` SDK's response models define it
+(camelCase keys, the required fields of ``ConnectionResponse``,
+``JobResponse``, ``JobsResponse``, ``DestinationResponse``);
+``test_fake_matches_sdk_models`` runs every canned body through the SDK's
+unmarshaller so this fake cannot drift from the models. It serves under
+``/api/public/v1`` like a self-managed Airbyte, so a client that loses the
+base path (the SDK's ``urljoin`` bug) gets 404s.
+
+Behaviour is scripted per test: job status sequences, one-shot faults
+(status codes, ``Retry-After``, connection resets), short token lifetimes.
+Every request is recorded for assertions.
+
+``POST /jobs`` refuses the way the real server does (airbytehq/airbyte-platform):
+
+* a running sync: 409 ``try-again-later``, ``data.message`` "A sync is already running
+  for: <id>" (``airbyte-commons-temporal/.../TemporalClient.kt`` sets that reason;
+  ``airbyte-server/.../publicapi/errorHandlers/ConfigClientErrorHandler.kt`` maps it to
+  ``TryAgainLaterConflictProblem``);
+* a connection whose status is not active: 409 ``state-conflict``, ``data.message``
+  "Could not fulfill request" (``SchedulerHandler.submitManualSyncToWorker``'s
+  ``check(sync.status == ACTIVE)`` throws IllegalStateException, mapped to
+  ``StateConflictProblem`` with ``DEFAULT_CONFLICT_MESSAGE``);
+* ``slow_job_id``: the server's own 60 s wait for the new job's id ran out
+  (``START_MANUAL_SYNC_JOB_ID_WAIT_TIMEOUT_MS``; an UNKNOWN failing reason, hence the same
+  ``state-conflict`` body) while the job it started shows up in ``GET /jobs`` later;
+* ``stuck_workflow``: try-again-later while no job is visible at all (airbytehq/airbyte#25920).
+
+The problem bodies carry the fields of ``airbyte-api/problems-api/src/main/openapi/api-problems.yaml``
+(``type``, ``title``, ``status``, ``detail`` with the schema's default, ``data``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from ingest.airbyte import AirbyteSettings
+from ingest.tables import SOURCE_TABLES
+
+BASE_PATH = "/api/public/v1"
+CLIENT_ID = "fake-client-id-4d1e"
+CLIENT_SECRET = "fake-client-secret-SHOULD-NEVER-LEAK-91c2"
+STATIC_TOKEN = "fake-static-token-SHOULD-NEVER-LEAK-5a7b"
+CONNECTION_ID = "7b9a2c3e-1f0d-4c6e-9a51-0e4f2d8b6c11"
+WORKSPACE_ID = "0c6f5a2e-3b1d-4e8f-a7c9-5d2e1f0a9b33"
+SOURCE_ID = "1a2b3c4d-0000-4000-8000-00000000000a"
+DESTINATION_ID = "1a2b3c4d-0000-4000-8000-00000000000b"
+
+
+def connection_body(**overrides: t.Any) -> dict[str, t.Any]:
+    body: dict[str, t.Any] = {
+        "connectionId": CONNECTION_ID,
+        "name": "dvdrental postgres -> databricks bronze",
+        "sourceId": SOURCE_ID,
+        "destinationId": DESTINATION_ID,
+        "workspaceId": WORKSPACE_ID,
+        "status": "active",
+        "schedule": {"scheduleType": "manual"},
+        "createdAt": 1714557600,
+        "tags": [],
+        "configurations": {
+            "streams": [
+                {"name": table.name, "syncMode": "full_refresh_overwrite", "namespace": "public"}
+                for table in SOURCE_TABLES
+            ]
+        },
+        "prefix": "raw_dvd_",
+        "namespaceDefinition": "custom_format",
+        "namespaceFormat": "bronze",
+        "nonBreakingSchemaUpdatesBehavior": "ignore",
+    }
+    body.update(overrides)
+    return body
+
+
+def destination_body(schema: str = "bronze") -> dict[str, t.Any]:
+    return {
+        "destinationId": DESTINATION_ID,
+        "name": "Databricks lakehouse",
+        "destinationType": "databricks",
+        "definitionId": "072d5540-f236-4294-ba7c-ade8fd918496",
+        "workspaceId": WORKSPACE_ID,
+        "createdAt": 1714557600,
+        "configuration": {
+            "destinationType": "databricks",
+            "hostname": "dbc-0000.cloud.databricks.com",
+            "http_path": "/sql/1.0/warehouses/0000",
+            "database": "main",
+            "schema": schema,
+            "authentication": {"auth_type": "BASIC", "personal_access_token": "**********"},
+        },
+    }
+
+
+def job_body(job_id: int, status: str, **extra: t.Any) -> dict[str, t.Any]:
+    body: dict[str, t.Any] = {
+        "jobId": job_id,
+        "status": status,
+        "jobType": "sync",
+        "startTime": "2024-05-01T10:00Z",  # no seconds: seen from real servers
+        "connectionId": CONNECTION_ID,
+    }
+    body.update(extra)
+    return body
+
+
+def try_again_later_body(message: str) -> dict[str, t.Any]:
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#try-again-later",
+        "title": "try-again-later",
+        "status": 409,
+        "detail": "Please try again later.",
+        "data": {"message": message},
+    }
+
+
+def state_conflict_body(message: str = "Could not fulfill request") -> dict[str, t.Any]:
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#409-state-conflict",
+        "title": "state-conflict",
+        "status": 409,
+        "detail": "State conflict",
+        "data": {"message": message},
+    }
+
+
+def token_body(token: str, expires_in: int) -> dict[str, t.Any]:
+    return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+
+
+@dataclass
+class Fault:
+    """Answer the next matching request(s) with an error instead."""
+
+    method: str
+    path: str  # regex on the path below BASE_PATH
+    status: int | None = None  # None with reset=True: drop the connection
+    reset: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, t.Any] | None = None
+    times: int = 1
+
+
+@dataclass
+class Job:
+    job_id: int
+    script: list[str]
+    position: int = 0
+    cancelled: bool = False
+    visible_at: float = 0.0  # monotonic time from which GET /jobs lists it
+
+    @property
+    def status(self) -> str:
+        return "cancelled" if self.cancelled else self.script[min(self.position, len(self.script) - 1)]
+
+    def advance(self) -> None:
+        self.position += 1
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    status: int | None = None  # what the fake answered (None: connection reset)
+
+
+class FakeAirbyte:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[Seen] = []
+        self.connection = connection_body()
+        self.destination = destination_body()
+        self.connection_found = True
+        self.jobs: dict[int, Job] = {}
+        self.next_job_id = 4100
+        # What a job created by POST /jobs will report on successive reads.
+        self.job_script = ["pending", "running", "running", "running", "succeeded"]
+        self.final_extra = {
+            "rowsSynced": 48_211,
+            "bytesSynced": 5_242_880,
+            "duration": "PT2M5S",
+            "lastUpdatedAt": "2024-05-01T10:02:05Z",
+        }
+        self.faults: list[Fault] = []
+        self.token_lifetime = 900
+        self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
+        self.accept_static_token = True
+        self.reject_all_auth = False
+        self.outside_base_path: list[str] = []  # requests that lost the base path
+        self.accept_anonymous = False  # a self-managed server with authentication off
+        self.post_jobs_delay = 0.0  # seconds POST /jobs takes before it answers (the server's wait)
+        self.slow_job_id: float | None = None  # seconds until the job of a timed-out POST is listed
+        self.stuck_workflow = False  # try-again-later with no job anywhere
+        self.url = ""
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- scripting helpers --------------------------------------------------
+
+    def add_job(self, script: list[str]) -> Job:
+        with self.lock:
+            job = Job(self.next_job_id, list(script))
+            self.jobs[job.job_id] = job
+            self.next_job_id += 1
+            return job
+
+    def seen(self, method: str | None = None, path: str | None = None) -> list[Seen]:
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and (path is None or re.fullmatch(path, r.path))
+            ]
+
+    # -- server -------------------------------------------------------------
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            airbyte = fake
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.handle_error = lambda request, client_address: None  # resets are on purpose
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}{BASE_PATH}"
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-airbyte", daemon=True
+        ).start()
+
+    def __enter__(self) -> FakeAirbyte:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- request handling (called under no lock) ------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes):
+        """Return (status, json body or None, extra headers) or "reset"."""
+        seen = Seen(method, path, query, headers, body, time.monotonic())
+        with self.lock:
+            self.requests.append(seen)
+        result = self._answer(method, path, query, headers, body)
+        seen.status = None if result == "reset" else result[0]
+        return result
+
+    def _answer(self, method, path, query, headers, body):
+        with self.lock:
+            for fault in self.faults:
+                if fault.method == method and re.fullmatch(fault.path, path) and fault.times > 0:
+                    fault.times -= 1
+                    if fault.reset:
+                        return "reset"
+                    return fault.status, fault.body or {"message": f"injected {fault.status}"}, fault.headers
+
+        if method == "POST" and path == "/applications/token":
+            return self._token(headers, body)
+        if not self._authorized(headers):
+            return (
+                401,
+                {
+                    "type": "https://reference.airbyte.com/reference/errors#401-unauthorized",
+                    "title": "invalid-api-key",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
+                {},
+            )
+
+        with self.lock:
+            if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
+                return 200, self.connection, {}
+            if method == "GET" and path.startswith("/connections/"):
+                return (
+                    404,
+                    {
+                        "type": "error:not-found",
+                        "title": "resource-not-found",
+                        "status": 404,
+                        "detail": "Could not find a resource for: " + path.rsplit("/", 1)[-1],
+                    },
+                    {},
+                )
+            if method == "GET" and path == f"/destinations/{DESTINATION_ID}":
+                return 200, self.destination, {}
+            if method == "GET" and path == "/jobs":
+                if query.get("connectionId") != [CONNECTION_ID] or query.get("jobType") != ["sync"]:
+                    return 400, {"message": f"unexpected job filter {query}"}, {}
+                return 200, self._list_jobs(query), {}
+        if method == "POST" and path == "/jobs":
+            time.sleep(self.post_jobs_delay)  # outside the lock: other requests go on meanwhile
+        with self.lock:
+            if method == "POST" and path == "/jobs":
+                return self._create_job(body)
+            match = re.fullmatch(r"/jobs/(\d+)", path)
+            if match and int(match.group(1)) in self.jobs:
+                job = self.jobs[int(match.group(1))]
+                if method == "GET":
+                    job.advance()
+                    return 200, self._job_json(job), {}
+                if method == "DELETE":
+                    job.cancelled = True
+                    return 200, self._job_json(job), {}
+            return 404, {"message": f"no route {method} {path}"}, {}
+
+    def _job_json(self, job: Job) -> dict[str, t.Any]:
+        extra = self.final_extra if job.status in ("succeeded", "failed") else {}
+        return job_body(job.job_id, job.status, **extra)
+
+    def _list_jobs(self, query: dict[str, list[str]]) -> dict[str, t.Any]:
+        wanted_status = query.get("status", [None])[0]
+        now = time.monotonic()
+        rows = [
+            self._job_json(job)
+            for job in self.jobs.values()
+            if (wanted_status is None or job.status == wanted_status) and job.visible_at <= now
+        ]
+        return {"data": rows}
+
+    def _create_job(self, body: bytes):
+        request = json.loads(body or b"{}")
+        if request != {"connectionId": CONNECTION_ID, "jobType": "sync"}:
+            return 400, {"message": f"unexpected job request {request}"}, {}
+        if self.connection.get("status") != "active":
+            return 409, state_conflict_body(), {}
+        running = any(job.status in ("pending", "queued", "running", "incomplete") for job in self.jobs.values())
+        if running or self.stuck_workflow:
+            return 409, try_again_later_body("A sync is already running for: " + CONNECTION_ID), {}
+        job = Job(self.next_job_id, list(self.job_script))
+        self.jobs[job.job_id] = job
+        self.next_job_id += 1
+        if self.slow_job_id is not None:
+            job.visible_at = time.monotonic() + self.slow_job_id
+            return 409, state_conflict_body(), {}
+        return 200, self._job_json(job), {}
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        if self.reject_all_auth:
+            return False
+        if self.accept_anonymous and "authorization" not in headers:
+            return True
+        value = headers.get("authorization", "")
+        if not value.startswith("Bearer "):
+            return False
+        token = value[len("Bearer ") :]
+        with self.lock:
+            if self.accept_static_token and token == STATIC_TOKEN:
+                return True
+            expiry = self.tokens.get(token)
+        return expiry is not None and time.monotonic() < expiry
+
+    def _token(self, headers: dict[str, str], body: bytes):
+        if not headers.get("content-type", "").startswith("application/json"):
+            return 415, {"message": "token request must be JSON"}, {}
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return 400, {"message": "bad json"}, {}
+        if request.get("grant-type") != "client_credentials":
+            return 400, {"message": "grant-type must be client_credentials"}, {}
+        if request.get("client_id") != CLIENT_ID or request.get("client_secret") != CLIENT_SECRET:
+            return 401, {"message": "invalid client"}, {}
+        token = "tok-" + secrets.token_hex(12)
+        with self.lock:
+            self.tokens[token] = time.monotonic() + self.token_lifetime
+        return 200, token_body(token, self.token_lifetime), {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    airbyte: FakeAirbyte
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # keep test output clean
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle plus
+        # delayed ACKs add ~40 ms to every request and slow the suite 10x.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if not url.path.startswith(BASE_PATH + "/"):
+            self.airbyte.outside_base_path.append(url.path)
+            self._send(404, {"message": f"not under {BASE_PATH}: {url.path}"}, {})
+            return
+        result = self.airbyte.handle(self.command, url.path[len(BASE_PATH) :], parse_qs(url.query), headers, body)
+        if result == "reset":
+            # RST instead of FIN: the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        status, payload, extra = result
+        self._send(status, payload, extra)
+
+    def _send(self, status: int, payload: t.Any, extra: dict[str, str]) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in extra.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_DELETE = do_PATCH = _serve
+
+
+# -- settings that point the real client at a fake -------------------------------------------
+
+
+def make_settings(fake: FakeAirbyte, **overrides: t.Any) -> AirbyteSettings:
+    values: dict[str, t.Any] = dict(
+        connection_id=CONNECTION_ID,
+        api_url=fake.url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        poll_interval_seconds=0.01,
+        poll_timeout_seconds=10.0,
+        request_timeout_seconds=2.0,
+        max_retries=3,
+        retry_backoff_seconds=0.01,
+    )
+    values.update(overrides)
+    return AirbyteSettings(**values)
+
+
+def airbyte_env(fake: FakeAirbyte, **overrides: str) -> dict[str, str]:
+    """The same settings as environment variables, for subprocess tests."""
+    env = {
+        "AIRBYTE_API_URL": fake.url,
+        "AIRBYTE_CONNECTION_ID": CONNECTION_ID,
+        "AIRBYTE_CLIENT_ID": CLIENT_ID,
+        "AIRBYTE_CLIENT_SECRET": CLIENT_SECRET,
+        "AIRBYTE_POLL_INTERVAL_SECONDS": "0.01",
+        "AIRBYTE_TIMEOUT_SECONDS": "30",
+        "AIRBYTE_REQUEST_TIMEOUT_SECONDS": "2",
+        "AIRBYTE_MAX_RETRIES": "3",
+        "AIRBYTE_RETRY_BACKOFF_SECONDS": "0.01",
+    }
+    env.update(overrides)
+    return env
