@@ -96,6 +96,6 @@ bench: install
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/dvdrental source start
 	@mkdir -p benchmarks/results
-	set -o pipefail; $(BIN)/python benchmarks/bench_ingest.py | tee benchmarks/results/ingest-latest.md
-	set -o pipefail; $(BIN)/python benchmarks/profile_loader.py --factor 600 | tee benchmarks/results/profile-latest.md
-	set -o pipefail; $(BIN)/python benchmarks/bench_build.py | tee benchmarks/results/build-latest.md
+	set -o pipefail; $(BIN)/python -m benchmarks.bench_ingest | tee benchmarks/results/ingest-latest.md
+	set -o pipefail; $(BIN)/python -m benchmarks.profile_loader --factor 600 | tee benchmarks/results/profile-latest.md
+	set -o pipefail; $(BIN)/python -m benchmarks.bench_build | tee benchmarks/results/build-latest.md

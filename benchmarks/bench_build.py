@@ -25,15 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+from benchmarks.harness import (
     BIN,
-    PYTHON,
     ROOT,
     WORK_DIR,
     Series,
@@ -41,12 +37,12 @@ from _common import (  # noqa: E402
     fresh_file,
     machine,
     measure,
+    module,
     record,
     source_dsn,
     table,
 )
 
-LOAD_ONE = str(ROOT / "benchmarks" / "load_one.py")
 SQLMESH = str(BIN / "sqlmesh")
 ENV = {"SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "true"}
 GOLD_PREFIX = "gold."
@@ -62,7 +58,7 @@ def bronze_warehouse(factor: int) -> Path:
     if reused.exists() and not Path(str(reused) + ".wal").exists():
         return reused
     target = fresh_file(WORK_DIR / f"build-x{factor}" / "bronze_wh.duckdb")  # not bronze.duckdb: catalog = schema
-    measure([PYTHON, LOAD_ONE, "direct", source_dsn(factor), str(target), ""])
+    measure(module("load_one", "direct", source_dsn(factor), str(target), ""))
     return target
 
 
@@ -147,15 +143,6 @@ def _duckdb_forms(node):
     return node
 
 
-DIRECT_RUNNER = """
-import duckdb, json, sys
-con = duckdb.connect(sys.argv[1])
-for statement in json.load(open(sys.argv[2])):
-    con.execute(statement)
-con.close()
-"""
-
-
 def gold_counts(path: Path, gold: list[str]) -> dict[str, int]:
     import duckdb
 
@@ -212,8 +199,6 @@ def main(argv: list[str] | None = None) -> dict:
     script = WORK_DIR / "render" / "models.json"
     script.parent.mkdir(parents=True, exist_ok=True)
     gold = render_script(script)
-    runner = WORK_DIR / "render" / "run_direct.py"
-    runner.write_text(DIRECT_RUNNER)
 
     build_rows, summary = [], {}
     built: dict[int, Path] = {}
@@ -226,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
             wh = copy_of(base, "plan_wh", factor)
             plan = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
             direct_wh = copy_of(base, "direct_wh", factor)
-            direct = measure([PYTHON, str(runner), str(direct_wh), str(script)])
+            direct = measure(module("run_sql", str(direct_wh), str(script)))
             counts_plan, counts_direct = gold_counts(wh, gold), gold_counts(direct_wh, gold)
             assert counts_plan == counts_direct, (counts_plan, counts_direct)
             plan_s.add(plan.wall)
@@ -302,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
 def _previous_build(factors: list[int]) -> tuple[dict[int, Path], dict]:
     import statistics
 
-    from _common import RESULTS_DIR
+    from benchmarks.harness import RESULTS_DIR
 
     records = [json.loads(line) for line in (RESULTS_DIR / "build.jsonl").read_text().splitlines() if line.strip()]
     built, summary = {}, {}
@@ -342,17 +327,6 @@ def quick(built: dict[int, Path], summary: dict) -> None:
     summary["test_s"], summary["noop_plan_s"] = test_s.median, noop_s.median
 
 
-RUN_PROD = """
-import sys
-from dvdrental.warehouse import context as transform
-ctx = transform.context()
-try:
-    print(transform.run_prod(ctx=ctx, execution_time=sys.argv[1]))
-finally:
-    transform.release(ctx)
-"""
-
-
 def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dict:
     import psycopg
 
@@ -371,10 +345,10 @@ def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dic
     build = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
     full_build_s = build.wall  # the full build, measured in this same run
     rentals, payments, day = append_day(dsn)
-    ingest = measure([PYTHON, LOAD_ONE, "direct", dsn, str(wh), ""])
+    ingest = measure(module("load_one", "direct", dsn, str(wh), ""))
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d 01:00:00")
     # the transform step of `dvdrental daily` (sqlmesh run on prod; the CLI has no --execution-time)
-    run = measure([PYTHON, "-c", RUN_PROD, tomorrow], env={**ENV, "DVD_WAREHOUSE_PATH": str(wh)})
+    run = measure(module("run_prod", tomorrow), env={**ENV, "DVD_WAREHOUSE_PATH": str(wh)})
     rebuilt = copy_of(wh, "rebuild_wh", factor)
     # a full rebuild from the same bronze: drop everything but bronze (and SQLMesh's state) and plan from empty
     import duckdb

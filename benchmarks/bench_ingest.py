@@ -26,27 +26,22 @@ import argparse
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
-    PYTHON,
-    ROOT,
+from benchmarks.harness import (
     WORK_DIR,
     Series,
     factors_arg,
     fresh_file,
     machine,
     measure,
+    module,
     psql_binary,
     record,
     source_dsn,
     table,
 )
 
-LOAD_ONE = str(ROOT / "benchmarks" / "load_one.py")
 TABLE = "rental"
 PEERS = {"adbc": "adbc_driver_postgresql", "dlt": "dlt"}
 LABELS = {
@@ -65,7 +60,7 @@ def psql_limit(dsn: str) -> tuple[int, float, float, float]:
 
 
 def load(way: str, dsn: str, warehouse: Path, tables: str) -> tuple[dict, float, float, float]:
-    run = measure([PYTHON, LOAD_ONE, way, dsn, str(warehouse), tables])
+    run = measure(module("load_one", way, dsn, str(warehouse), tables))
     return json.loads(run.stdout.strip().splitlines()[-1]), run.wall, run.rss_mb, run.cpu
 
 
@@ -91,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-full", action="store_true", help="skip the 11-table growth load")
     args = parser.parse_args(argv)
 
-    available = {name: importlib.util.find_spec(module) is not None for name, module in PEERS.items()}
+    available = {name: importlib.util.find_spec(peer) is not None for name, peer in PEERS.items()}
     for name, ok in available.items():
         if not ok:
             print(f"peer {name} skipped: not installed (pip install -e '.[bench]' or `make bench`)")

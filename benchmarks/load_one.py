@@ -1,4 +1,4 @@
-"""One measured load, run in its own process by the benchmarks: ``load_one.py WAY DSN WAREHOUSE TABLES``.
+"""One measured load in its own process: ``python -m benchmarks.load_one WAY DSN WAREHOUSE TABLES``.
 
 WAY is ``direct`` (the project's loader, ``load_bronze``), ``plain`` (the loader's own reader
 without the layout: the same extension file and warehouse settings, ``CREATE TABLE AS SELECT *``;
@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 MEMORY_LIMIT = "256MB"
 

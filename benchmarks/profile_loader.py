@@ -2,7 +2,7 @@
 
 Each step runs in its own process into a fresh warehouse with the loader's settings
 (``open_warehouse``: memory limit, insertion order) and is measured like the benchmarks
-(``_common.measure``: the process's user+sys CPU, which moves much less than wall time
+(``harness.measure``: the process's user+sys CPU, which moves much less than wall time
 on a shared machine). The steps add one part of the loader's statement at a time, so the
 difference between two rows is what that part costs:
 
@@ -14,7 +14,7 @@ difference between two rows is what that part costs:
 * ``+raw_id as text``: the same with the raw id as 36-byte text (the layout before issue 17);
 * ``load_bronze``: the loader itself (adds the count check, the bookkeeping and the commit).
 
-Usage: ``python benchmarks/profile_loader.py --factor 600 --runs 3 [--table rental]``. Prints a
+Usage: ``python -m benchmarks.profile_loader --factor 600 --runs 3 [--table rental]``. Prints a
 Markdown table: median (min–max) CPU and wall seconds per step, and the step's CPU minus the previous
 step's (its own cost); the steps run alternated, all of run 1 before run 2.
 """
@@ -24,14 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import PYTHON, WORK_DIR, Series, fresh_file, machine, measure, record, source_dsn, table  # noqa: E402
+from benchmarks.harness import WORK_DIR, Series, fresh_file, machine, measure, module, record, source_dsn, table
 
 STEPS = [
     "attach",
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         loads.add(os.getloadavg()[0])
         for step in STEPS:
             warehouse = fresh_file(WORK_DIR / "profile" / f"x{args.factor}.duckdb")
-            done = measure([PYTHON, __file__, "--table", args.table, "--child", step, dsn, str(warehouse)])
+            done = measure(module("profile_loader", "--table", args.table, "--child", step, dsn, str(warehouse)))
             cpu[step].add(done.cpu)
             wall[step].add(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
             record(

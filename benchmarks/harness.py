@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 WORK_DIR = Path(os.environ.get("DVD_BENCH_DIR", "/tmp/dvdrental-bench"))
@@ -38,6 +37,11 @@ class Run:
     returncode: int
     stdout: str = ""
     stderr: str = ""
+
+
+def module(name: str, *args: str) -> list[str]:
+    """The argv running ``benchmarks.<name>`` in a child Python (from the project root, as :func:`measure` does)."""
+    return [PYTHON, "-m", f"benchmarks.{name}", *args]
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = True) -> Run:
