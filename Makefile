@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test lint unit-test plan-diff clean bench superset superset-bundle
+.PHONY: help install system-deps demo test test-fast lint unit-test plan-diff clean bench superset superset-bundle
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
 	@echo "make test   - run every test (lint, SQLMesh unit tests, then pytest against a real PostgreSQL)"
+	@echo "make test-fast - the tests that need no server (pytest -m 'not slow'; under a minute)"
 	@echo "make lint   - ruff (lint + format check), mypy on the Python packages, SQLMesh's linter on the models"
 	@echo "make clean  - stop the local source and delete local state (.venv kept)"
 	@echo "make bench  - performance benchmarks at x1..x600 (minutes; benchmarks/RESULTS.md)"
@@ -80,6 +81,10 @@ lint: install
 test: install lint
 	$(BIN)/sqlmesh test
 	$(BIN)/pytest
+
+# A developer's loop (under a minute): the tests that need no PostgreSQL, Spark, browser or Superset.
+test-fast: install
+	$(BIN)/pytest -m "not slow"
 
 # What the working tree's model changes do against prod: artifacts/plan-diff.md (docs/operations.md).
 # BASE=<git ref> builds that ref's prod on a scratch warehouse first (what CI does).

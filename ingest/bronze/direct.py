@@ -276,7 +276,7 @@ def _load_table(
 def metadata_select(generation: int, extracted_at: datetime, meta: str) -> dict[str, str]:
     """The SELECT expression of each of Airbyte's metadata columns, in the layout's order.
 
-    A function of its own so benchmarks/profile_loader.py can time each part of the copy."""
+    A function of its own so benchmarks.profile_loader can time each part of the copy."""
     return {
         "_airbyte_raw_id": "uuid() AS _airbyte_raw_id",
         "_airbyte_extracted_at": f"CAST('{extracted_at.isoformat()}' AS TIMESTAMPTZ) AS _airbyte_extracted_at",
