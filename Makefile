@@ -71,7 +71,7 @@ unit-test: install
 
 # Python: ruff (lint, then format check) and mypy (packages in pyproject.toml); models: `sqlmesh lint`
 # (config.yaml's linter block: SQLMesh's rules plus the project's own in linter/).
-PY_SOURCES := foundation dvdrental ingest tests benchmarks macros linter
+PY_SOURCES := foundation dvdrental ingest tests benchmarks macros signals linter
 lint: install
 	$(BIN)/ruff check $(wildcard $(PY_SOURCES))
 	$(BIN)/ruff format --check $(wildcard $(PY_SOURCES))

@@ -67,3 +67,14 @@ def git_ref(text: str) -> str:
     if found.returncode != 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a commit of this repository (try main or origin/main)")
     return text
+
+
+def accepted_deletion(text: str) -> list[tuple[str, int]]:
+    """``TABLE:KEYS`` (comma-separated for several): loads the broken-load guard accepts for one run."""
+    from dvdrental.daily.load_guard import parse_acceptance
+    from foundation.errors import ConfigError
+
+    try:
+        return parse_acceptance(text, where="--accept-mass-deletion")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None

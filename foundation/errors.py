@@ -79,6 +79,15 @@ class TransformError(PipelineError):
         self.failed_audits = failed_audits  # blocking audits that failed, for run summaries
 
 
+class BrokenLoadError(TransformError):
+    """The broken-load guard refused a load (a table empty, or losing more keys than it may, or values
+    Airbyte nulled on a key or measure column): no staging table was written, silver and gold keep
+    the previous run. The message names each table, its live and bronze key counts, and how to
+    accept a real mass deletion for one run."""
+
+    exit_code = 12
+
+
 class LockHeldError(PipelineError):
     """Another run holds the pipeline lock; this run did nothing."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from dvdrental.daily import run_daily
-from dvdrental.options import execution_time
+from dvdrental.options import accepted_deletion, execution_time
 from ingest.run import VIA_ENV, VIAS
 
 
@@ -36,11 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="TIME",
         help="SQLMesh's execution time, deciding which intervals are due (default: now), e.g. '2026-01-02 01:00'",
     )
+    parser.add_argument(
+        "--accept-mass-deletion",
+        type=accepted_deletion,
+        action="append",
+        default=[],
+        metavar="TABLE:KEYS",
+        help="accept, for this run only, a load the broken-load guard refused (a real mass deletion in the "
+        "source): the table and its bronze key count, as the refused run printed them; repeatable",
+    )
     parser.set_defaults(handler=_daily)
 
 
 def _daily(args: argparse.Namespace) -> int:
     # No SQLMESH_GATEWAY set here for config.yaml: the context sets it only while it loads the
     # config (setting it for the process leaked the gateway into whatever ran next in-process).
-    run_daily(gateway=args.gateway, via=args.via, execution_time=args.execution_time)
+    accepted = [pair for given in args.accept_mass_deletion for pair in given]
+    run_daily(gateway=args.gateway, via=args.via, execution_time=args.execution_time, accept_mass_deletion=accepted)
     return 0

@@ -29,6 +29,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dvdrental.daily.load_guard import (
+    ACCEPT_ENV,
+    acceptance_from_env,
+    format_acceptance,
+    new_bronze_columns,
+    read_verdicts,
+    summarise,
+)
 from dvdrental.daily.run_log import RunLog
 from dvdrental.warehouse.context import (
     PROD,
@@ -41,6 +49,7 @@ from dvdrental.warehouse.gateways import check_gateway
 from dvdrental.warehouse.lock import pipeline_lock
 from foundation.errors import ConfigError, PipelineError, TransformError, first_line
 from foundation.paths import LOG_DIR, export_warehouse_path
+from foundation.settings import temporary_env
 from ingest.run import check_ingest_settings, ingest_via, run_ingest
 
 logger = logging.getLogger(__name__)
@@ -55,6 +64,7 @@ class DailyResult:
     models_run: set[str] = field(default_factory=set)
     audits_passed: int = 0
     audits_failed: int = 0
+    airbyte_changed_rows: int = 0  # rows whose _airbyte_meta lists a changed value, over all tables
     seconds: float = 0.0
     ok: bool = False
     log_file: Path | None = None
@@ -62,9 +72,12 @@ class DailyResult:
     def summary(self) -> str:
         status = "ok" if self.ok else "FAILED"
         planned = ", prod planned first" if self.planned_first else ""
+        changed = ""
+        if self.airbyte_changed_rows:
+            changed = f", {self.airbyte_changed_rows:,} rows with values Airbyte changed"
         return (
             f"daily {status}: {self.rows_loaded:,} rows loaded, {len(self.models_run)} models run{planned}, "
-            f"audits {self.audits_passed} passed / {self.audits_failed} failed, {self.seconds:.1f}s"
+            f"audits {self.audits_passed} passed / {self.audits_failed} failed{changed}, {self.seconds:.1f}s"
         )
 
 
@@ -73,6 +86,7 @@ def run_daily(
     via: str | None = None,
     log_dir: Path | None = None,
     execution_time: str | None = None,
+    accept_mass_deletion: t.Sequence[tuple[str, int]] = (),
 ) -> DailyResult:
     """One daily run. Returns the result; raises :class:`PipelineError` on any failure.
 
@@ -80,10 +94,13 @@ def run_daily(
     the lock is taken before the log file is opened, so a run refused by the
     lock leaves no log behind and changes nothing. ``execution_time`` is
     SQLMesh's (default: now): which intervals are due is decided by it.
+    ``accept_mass_deletion``: (table, bronze keys) loads the broken-load guard accepts in this run
+    only (a real mass deletion in the source; the refused run's message gives the pair).
     """
     # Every setting first: a bad one is refused before the lock, the log or any load.
     check_gateway(gateway)
     check_ingest_settings(via)
+    accepted = list(accept_mass_deletion) or acceptance_from_env()
     log_dir = _writable_log_dir(log_dir)
     export_warehouse_path()
     started = time.monotonic()
@@ -94,7 +111,8 @@ def run_daily(
         with RunLog(result.log_file) as log:
             log.line(f"daily run started (gateway: {gateway or 'default'}, log: {result.log_file})")
             try:
-                _steps(result, gateway, via, execution_time, log)
+                with temporary_env(**{ACCEPT_ENV: format_acceptance(accepted) or None}):
+                    _steps(result, gateway, via, execution_time, log, log_dir)
                 result.ok = True
             except PipelineError as error:
                 log.line(f"error: {error}", terminal=False)  # the CLI prints it on stderr
@@ -128,7 +146,9 @@ def _writable_log_dir(log_dir: Path | None) -> Path:
     return path
 
 
-def _steps(result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: RunLog) -> None:
+def _steps(
+    result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: RunLog, log_dir: Path
+) -> None:
     chosen = ingest_via(via)
     log.line(f"step 1/3 ingest ({chosen})")
     ingested = run_ingest(chosen, progress=False)
@@ -144,6 +164,8 @@ def _steps(result: DailyResult, gateway: str | None, via: str | None, execution_
             result.models_run |= observed.models_run
             result.audits_passed += observed.audits_passed
             result.audits_failed += observed.audits_failed
+        # After a run that reached the warehouse (a refused load's error line already says what the guard saw).
+        _report_loads(ctx, result, log, log_dir)
         if observed.models_with_failed_audits:
             failed = ", ".join(sorted(observed.models_with_failed_audits))
             raise TransformError(f"audits failed on {failed}; see the log above.")
@@ -153,6 +175,16 @@ def _steps(result: DailyResult, gateway: str | None, via: str | None, execution_
             ctx.run_janitor(ignore_ttl=False)
         except Exception as error:
             raise TransformError(f"the SQLMesh janitor failed: {error}") from error
+
+
+def _report_loads(ctx: t.Any, result: DailyResult, log: RunLog, log_dir: Path) -> None:
+    """What the broken-load guard saw (values Airbyte changed, loads accepted by a person) and new source columns."""
+    verdicts = read_verdicts(ctx)
+    result.airbyte_changed_rows = sum(v.changed_rows for v in verdicts)
+    for line in summarise(verdicts):
+        log.line(line)
+    for column in new_bronze_columns(ctx, log_dir / ".bronze_columns_reported.json"):
+        log.line(f"new source column in bronze, read by no model (reported once): {column}")
 
 
 def _plan_if_new_then_run(

@@ -39,6 +39,9 @@ class TableCount:
 class WarehouseFacts:
     newest_extract: datetime | None
     counts: tuple[TableCount, ...]
+    # The broken-load guard's latest word per table (staging.bronze_loads): (table, rows with values
+    # Airbyte changed, verdict); empty before the guard ever ran.
+    loads: tuple[tuple[str, int, str], ...] = ()
 
 
 def write_dashboard(path: Path | None = None, gateway: str | None = None) -> Path:
@@ -75,7 +78,13 @@ def read_warehouse_facts(reader: WarehouseReader) -> WarehouseFacts:
         TableCount(layer, name, int(value(f"SELECT count(*) FROM {layer}.{name}")))
         for layer, name in sorted(present, key=lambda item: (order[item[0]], item[1]))
     )
-    return WarehouseFacts(max(extracts) if extracts else None, counts)
+    loads: tuple[tuple[str, int, str], ...] = ()
+    if "bronze_loads" in reader.tables("staging"):
+        rows = reader.fetch(
+            "SELECT source_table, changed_rows, verdict FROM staging.bronze_loads ORDER BY source_table"
+        )
+        loads = tuple((str(table), int(changed or 0), str(verdict)) for table, changed, verdict in rows[1])
+    return WarehouseFacts(max(extracts) if extracts else None, counts, loads)
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -117,7 +126,7 @@ def render_dashboard(answers: t.Sequence[Answer], facts: WarehouseFacts, now: da
         "<title>DVD rental: five answers</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
         "<header>\n<h1>DVD rental: five answers</h1>\n"
-        f'<p class="meta">{_freshness(facts.newest_extract, now)} &middot; '
+        f'<p class="meta">{_freshness(facts.newest_extract, now)} &middot; {_loads(facts.loads)} &middot; '
         f"generated <strong>{_e(_iso(now))}</strong> from <code>gold.report_rentals</code> "
         "(the same questions as <code>dvdrental answers</code>)</p>\n</header>\n"
         "<main>\n" + "\n".join(sections) + "\n</main>\n</body>\n</html>\n"
@@ -134,6 +143,22 @@ def _freshness(newest: datetime | None, now: datetime) -> str:
         f'<span id="freshness"{css}>data as of <strong>{_e(_iso(newest))}</strong> '
         f"(newest <code>_airbyte_extracted_at</code>, {_e(age)})</span>"
     )
+
+
+def _loads(loads: t.Sequence[tuple[str, int, str]]) -> str:
+    """The last load as the broken-load guard judged it: refused tables in red, values Airbyte changed."""
+    if not loads:
+        return '<span id="loads">load checks: none yet</span>'
+    refused = [table for table, _, verdict in loads if verdict.startswith("refused")]
+    changed = [f"{table} {rows:,}" for table, rows, _ in loads if rows]
+    parts = []
+    if refused:
+        parts.append(f'<span class="stale">last load refused: {_e(", ".join(refused))}</span>')
+    parts.append(
+        "rows with values Airbyte changed (<code>_airbyte_meta</code>): "
+        + (f"<strong>{_e(', '.join(changed))}</strong>" if changed else "none")
+    )
+    return f'<span id="loads">{" ; ".join(parts)}</span>'
 
 
 def _answer_section(number: int, answer: Answer) -> str:

@@ -148,13 +148,15 @@ def run_prod(
 ) -> t.Any:
     """Run the due intervals of prod; return SQLMesh's CompletionStatus, raise TransformError on failure.
 
-    ``execution_time`` (default: now) decides which intervals are due.
+    ``execution_time`` (default: now) decides which intervals are due. Given, it is also the run's
+    end: SQLMesh otherwise ends a run at the real time, so a run dated days ahead (a catch-up, a
+    test) would find nothing past tomorrow due.
     """
     with _owned(ctx, gateway) as ctx:
         failures = observations(ctx).failures
         already = len(failures)
         try:
-            status = ctx.run(PROD, execution_time=execution_time, ignore_cron=ignore_cron)
+            status = ctx.run(PROD, execution_time=execution_time, end=execution_time, ignore_cron=ignore_cron)
             if status.is_failure:
                 raise transform_failure("sqlmesh run prod", failures[already:], ctx)
         except PipelineError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from foundation.errors import PipelineError, TransformError, first_line
+from foundation.errors import BrokenLoadError, PipelineError, SchemaDriftError, TransformError, first_line
 from foundation.warehouse_file import is_lock_error, locked_warehouse_error
 
 if t.TYPE_CHECKING:
@@ -25,12 +25,65 @@ def transform_failure(what: str, errors: t.Sequence[BaseException], ctx: "Contex
     for error in errors:
         if is_lock_error(error):
             return locked_warehouse_error(os.environ.get("DVD_WAREHOUSE_PATH", "(DuckDB warehouse)"), error)
+    schema_changes = [_bronze_schema_change(e) for e in errors]
+    for change in schema_changes:
+        if change:
+            return SchemaDriftError(change)
     failed_audits = len({id(a) for e in errors for a in _audit_errors(e)})
+    refused = _refused_loads(errors, ctx)
+    if refused:
+        return BrokenLoadError(refused, failed_audits=failed_audits)
     message = _describe_failure(what, errors, ctx)
     lint_errors = getattr(getattr(ctx.console, "observed", None), "lint_errors", [])
     if lint_errors:  # SQLMesh's LinterError says only that there were some; name them (`sqlmesh lint` too)
         message += "\n" + "\n".join(f"  lint: {line}" for line in lint_errors)
     return TransformError(message, failed_audits=failed_audits)
+
+
+# The broken-load guard's audit (models/staging/bronze_loads.sql) and the signal before it (signals/bronze_schema.py).
+GUARD_MODEL = "staging.bronze_loads"
+GUARD_AUDIT = "load_is_complete"
+_SCHEMA_CHANGED = "Bronze schema changed: "
+
+
+def _refused_loads(errors: t.Sequence[BaseException], ctx: "Context") -> str | None:
+    """One line naming every load the guard refused (table, live and bronze keys, how to accept it), or None."""
+    guard = [
+        a
+        for e in errors
+        for a in _audit_errors(e)
+        if a.audit_name == GUARD_AUDIT and GUARD_MODEL in str(getattr(a, "model_name", ""))
+    ]
+    if not guard:
+        return None
+    try:
+        rows = ctx.engine_adapter.fetchall(guard[0].query)
+    except Exception as error:  # the audit failed; its rows are a courtesy
+        return f"A broken load was refused ({first_line(error)}); nothing was refreshed: see {GUARD_MODEL}."
+    parts = []
+    for table, live_keys, bronze_keys, verdict, to_accept in rows:
+        live = "no accepted load yet" if live_keys is None else f"{int(live_keys):,} live keys"
+        parts.append(f"bronze.raw_dvd_{table} has {int(bronze_keys):,} keys against {live} ({verdict}); to accept it: {to_accept}")
+    return (
+        "Refused a broken load, nothing was refreshed (silver and gold keep the previous run): "
+        + "; ".join(parts)
+        + " for one run (dvdrental daily --accept-mass-deletion TABLE:KEYS, or the variable before sqlmesh run)."
+    )
+
+
+def _bronze_schema_change(error: BaseException) -> str | None:
+    """The signal's sentence about a bronze column gone or retyped, out of SQLMesh's wrapped error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if _SCHEMA_CHANGED in text:
+            # SQLMesh quotes the signal's code before the error: the message is the last mention.
+            sentence = text[text.rindex(_SCHEMA_CHANGED) :].splitlines()[0]
+            return sentence.split(" 'bronze_columns_as_declared'")[0].strip()
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _describe_failure(what: str, errors: t.Sequence[BaseException], ctx: "Context") -> str:

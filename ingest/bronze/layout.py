@@ -43,6 +43,7 @@ as of commit 1610c23b; types come from JDBC result-set metadata,
 
 from __future__ import annotations
 
+import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,3 +189,57 @@ def missing_declared_columns(
         present = {column.name for column in columns}
         missing.extend((table, name) for name in declared.get(bronze_prefix + table, []) if name not in present)
     return missing
+
+
+def compare_bronze_columns(
+    table: str, declared: t.Mapping[str, t.Any], actual: t.Mapping[str, t.Any]
+) -> tuple[list[str], list[str]]:
+    """A bronze table's columns as the engine has them, against what the models read: (problems, added).
+
+    ``problems``: one sentence per declared column that is gone or holds another kind of value now,
+    naming table and column (a model would fail on it, or read it with another meaning). ``added``:
+    columns nothing declares (nothing reads them: reported, never refused). ``declared`` and ``actual``
+    map column names to sqlglot ``DataType``s (or type strings in the Databricks dialect). Kinds, not
+    exact types, because the local warehouse stores some of Airbyte's types its own way (a UUID raw
+    id, TIMESTAMPTZ for TIMESTAMP) and a wider integer is no change a model notices; integer -> text
+    or timestamp -> text is. Plain functions only: SQLMesh stores the signal that calls this
+    (signals/bronze_schema.py) with its code.
+    """
+    actual_by_name = {name.lower(): dtype for name, dtype in actual.items()}
+    problems: list[str] = []
+    for name, dtype in declared.items():
+        now = actual_by_name.get(name.lower())
+        if now is None:
+            problems.append(f"{table} has no column {name}, which the models read")
+        elif value_kind(dtype) != value_kind(now):
+            problems.append(f"{table}.{name} is {type_sql(now)} where the models read {type_sql(dtype)}")
+    declared_names = {name.lower() for name in declared}
+    added = [name for name in actual_by_name if name not in declared_names]
+    return problems, added
+
+
+def value_kind(dtype: t.Any) -> str:
+    """integer, number, string, timestamp, date, boolean or the type's own name: what a column holds."""
+    from sqlglot import exp
+
+    data_type = dtype if isinstance(dtype, exp.DataType) else exp.DataType.build(str(dtype), dialect="databricks")
+    kind = data_type.this
+    if kind in exp.DataType.INTEGER_TYPES:
+        return "integer"
+    if kind in exp.DataType.REAL_TYPES:
+        return "number"
+    if kind in exp.DataType.TEXT_TYPES or kind == exp.DataType.Type.UUID:
+        return "string"
+    if kind == exp.DataType.Type.DATE:
+        return "date"
+    if kind in exp.DataType.TEMPORAL_TYPES:
+        return "timestamp"
+    if kind == exp.DataType.Type.BOOLEAN:
+        return "boolean"
+    return kind.value.lower()
+
+
+def type_sql(dtype: t.Any) -> str:
+    from sqlglot import exp
+
+    return dtype.sql(dialect="databricks") if isinstance(dtype, exp.DataType) else str(dtype)

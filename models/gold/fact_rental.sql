@@ -111,7 +111,8 @@ WITH rentals_to_refresh AS (
     rental.staff_id,
     COALESCE(payments_per_rental.payment_amount, 0) AS payment_amount,
     COALESCE(payments_per_rental.payment_count, 0) AS payment_count,
-    TIMESTAMPDIFF(SECOND, rental.rental_date, rental.return_date) / 86400.0 AS rental_duration_days,
+    -- Microseconds, not seconds: TIMESTAMPDIFF counts unit boundaries crossed, so whole seconds would be up to 1 s off.
+    TIMESTAMPDIFF(MICROSECOND, rental.rental_date, rental.return_date) / 86400000000.0 AS rental_duration_days,
     film.rental_duration AS allowed_rental_days
   FROM rentals AS rental
   LEFT JOIN silver.dvd_inventory AS inventory
@@ -171,7 +172,7 @@ SELECT
   hashed_rows.staff_id, -- Staff member who handed the copy out (degenerate, no staff dimension).
   hashed_rows.payment_amount, -- Sum of this rental's payments; 0 when unpaid.
   hashed_rows.payment_count, -- Number of this rental's payments; 0 when unpaid.
-  hashed_rows.rental_duration_days, -- Fractional days from rental to return (seconds / 86400); NULL while not returned.
+  hashed_rows.rental_duration_days, -- Fractional days from rental to return (microseconds / 86,400,000,000); NULL while not returned.
   hashed_rows.is_returned, -- TRUE once the copy is back.
   hashed_rows.is_late, -- Returned later than the film's allowed rental days after renting; NULL while not returned.
   hashed_rows._row_hash, -- @content_hash of the columns above: what the incremental run compares.

@@ -44,11 +44,12 @@ WITH months AS (
     CAST(DATE_TRUNC('MONTH', returned_at) AS DATE) AS month_start,
     COUNT(*) AS rentals_returned,
     /* The mean duration in millionths of a day, rounded half up, in integer arithmetic: durations
-       are whole seconds, so the sum is exact and every build on every engine gets the same digits.
+       are whole microseconds, so the sum is exact and every build on every engine gets the same digits.
        (Averaging the fact's fractional days summed floats, which differed in the last digit between
        two builds, 4.8375 vs 4.8374999999999995; and DuckDB and Spark ROUND a float differently.)
-       round(s / (n * 86400) * 10^6) = (2 * 10^6 * s + n * 86400) DIV (2 * n * 86400). */
-    (2000000 * SUM(TIMESTAMPDIFF(SECOND, rental_at, returned_at)) + 86400 * COUNT(*)) DIV (172800 * COUNT(*)) AS avg_duration_microdays_returned
+       With u the summed microseconds: microdays = u / (n * 86400), so
+       round(u / (n * 86400)) = (2 * u + n * 86400) DIV (2 * n * 86400). */
+    (2 * SUM(TIMESTAMPDIFF(MICROSECOND, rental_at, returned_at)) + 86400 * COUNT(*)) DIV (172800 * COUNT(*)) AS avg_duration_microdays_returned
   FROM gold.fact_rental
   WHERE is_returned
   GROUP BY film_id, CAST(DATE_TRUNC('MONTH', returned_at) AS DATE)

@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain address_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_address): one row per address (public.address): the newest bronze copy of each address_id, typed as in the source.',
   audits (
     not_null(columns := (address_id, city_id)),

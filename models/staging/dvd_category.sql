@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain category_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_category): one row per film category (public.category): the newest bronze copy of each category_id.',
   audits (
     not_null(columns := (category_id, name)),

@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain city_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_city): one row per city (public.city): the newest bronze copy of each city_id.',
   audits (
     not_null(columns := (city_id, city, country_id)),

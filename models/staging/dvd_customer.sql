@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain customer_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_customer): one row per customer (public.customer) as of the latest load: the newest bronze copy of each customer_id. History lives in gold.dim_customer.',
   audits (
     not_null(columns := (customer_id, store_id, address_id, first_name, last_name)),

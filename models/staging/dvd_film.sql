@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain film_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table of films (public.film): one row per film_id, the newest bronze copy with the strings of Airbyte turned back into numbers and arrays, without the tsvector search column fulltext. Its audits gate silver.dvd_film.',
   audits (
     not_null(columns := (film_id, title, language_id, rental_duration, rental_rate, replacement_cost)),

@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain (film_id, category_id),
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_film_category): one row per (film, category) pair (public.film_category): the newest bronze copy of each pair. The sample has exactly one category per film.',
   audits (
     not_null(columns := (film_id, category_id)),

@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain inventory_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_inventory): one row per physical copy of a film in a store (public.inventory): the newest bronze copy of each inventory_id.',
   audits (
     not_null(columns := (inventory_id, film_id, store_id)),

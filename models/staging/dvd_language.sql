@@ -4,6 +4,8 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain language_id,
+  -- The broken-load guard: a refused load stops this model before it is written (staging/bronze_loads.sql).
+  depends_on (staging.bronze_loads),
   description 'Checked staging table built from bronze (its audits gate silver.dvd_language): one row per language (public.language): the newest bronze copy of each language_id. The source pads names (char(20)); they are trimmed here.',
   audits (
     not_null(columns := (language_id, name)),

@@ -11,7 +11,7 @@ MODEL (
   grain payment_id,
   description 'Checked staging table of payments (public.payment): one row per payment_id ever loaded, the newest bronze copy typed as in the source, or a tombstone once the payment left the source. Its audits gate silver.dvd_payment; a payment whose rental is missing is kept and flagged (docs/reliability.md).',
   -- The rental the non-blocking referential audit checks.
-  depends_on (staging.dvd_rental),
+  depends_on (staging.bronze_loads, staging.dvd_rental),
   audits (
     -- Row checks look at the rows this run wrote (and any a failed run left): the rest passed them before.
     not_null(columns := (payment_id, customer_id, rental_id, amount, payment_date), condition := @written_since_interval_start()),

@@ -17,7 +17,7 @@ MODEL (
      comment) a change of this model and of everything built on it, i.e. a rebuild of every event
      table. Bronze is external (edits to models never change it) and holds the same keys: the
      reference staging tables are its newest copy of each key. */
-  depends_on (bronze.raw_dvd_inventory, bronze.raw_dvd_customer, bronze.raw_dvd_film, bronze.raw_dvd_address),
+  depends_on (staging.bronze_loads, bronze.raw_dvd_inventory, bronze.raw_dvd_customer, bronze.raw_dvd_film, bronze.raw_dvd_address),
   audits (
     -- Row checks look at the rows this run wrote (and any a failed run left): the rest passed them before.
     not_null(columns := (rental_id, rental_date, inventory_id, customer_id, staff_id), condition := @written_since_interval_start()),

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,10 +69,13 @@ def test_run_processes_only_due_intervals(built: Path, tmp_path: Path) -> None:
     warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
     with sqlmesh_context(warehouse) as ctx:
         before = _prod_interval_ends(ctx)
-        assert transform.run_prod(ctx=ctx).name == "NOTHING_TO_DO"  # the plan just filled everything
+        # Runs are timed from the plan, not from the clock: a session that passes midnight
+        # between building the warehouse and this test would otherwise find a new day due.
+        planned_until = datetime.fromtimestamp(max(before.values()) / 1000, UTC)
+        assert transform.run_prod(ctx=ctx, execution_time=planned_until).name == "NOTHING_TO_DO"
         assert _prod_interval_ends(ctx) == before
 
-        next_day = tomorrow()
+        next_day = planned_until + timedelta(days=1)
         assert transform.run_prod(ctx=ctx, execution_time=next_day).is_success
         after = _prod_interval_ends(ctx)
 

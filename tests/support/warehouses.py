@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
 
 # What SQLMesh loads of the project: the linter (config.yaml names its rules) and the YAML unit tests
 # (its nomissingunittest rule looks for them) included, since every plan lints first.
-PROJECT_PARTS = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
+PROJECT_PARTS = ("models", "macros", "audits", "signals", "linter", "tests", "config.yaml", "external_models.yaml")
 
 
 def warehouse_env(path: Path) -> t.ContextManager[None]:

@@ -22,7 +22,7 @@ from ingest.run import run_ingest
 
 # What SQLMesh reads of a project: the linter (config.yaml names its rules) and the unit tests
 # (its nomissingunittest rule looks for them) included, since every plan lints first.
-BASE_FILES = ("models", "macros", "audits", "linter", "tests", "config.yaml", "external_models.yaml")
+BASE_FILES = ("models", "macros", "audits", "signals", "linter", "tests", "config.yaml", "external_models.yaml")
 
 
 def write_plan_diff_against_ref(

@@ -530,6 +530,38 @@ TABLE: tuple[Case, ...] = (
         "is not a time",
         _with(DVD_SOURCE_DSN=CLOSED),
     ),
+    Case(
+        "--accept-mass-deletion",
+        "malformed",
+        ("daily", "--accept-mass-deletion", "rental=8022"),
+        2,
+        "expected TABLE:KEYS",
+        _with(DVD_SOURCE_DSN=CLOSED),
+    ),
+    Case(
+        "--accept-mass-deletion",
+        "likely: a bronze name",
+        ("daily", "--accept-mass-deletion", "raw_dvd_rental:8022"),
+        2,
+        "tables: address",
+        _with(DVD_SOURCE_DSN=CLOSED),
+    ),
+    Case(
+        "DVD_ACCEPT_MASS_DELETION",
+        "malformed",
+        ("daily",),
+        2,
+        "expected TABLE:KEYS",
+        _with(DVD_SOURCE_DSN=CLOSED, DVD_ACCEPT_MASS_DELETION="rental"),
+    ),
+    Case(
+        "DVD_ACCEPT_MASS_DELETION",
+        "wrong kind",
+        ("daily",),
+        2,
+        "e.g. rental:8022",
+        _with(DVD_SOURCE_DSN=CLOSED, DVD_ACCEPT_MASS_DELETION="rental:all"),
+    ),
     Case("--output", "wrong kind", ("dashboard", "--output", "{tmp}"), 2, "is a directory"),
     Case(
         "--output", "likely: under a file", ("plan-diff", "--output", "{file}/plan.md"), 2, "is a file, not a directory"

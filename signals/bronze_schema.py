@@ -1,0 +1,52 @@
+"""SQLMesh signal: every bronze table still has the columns the models read, with their kind of value.
+
+Airbyte carries a source's schema change into bronze (a dropped column disappears, a retyped one
+changes type); the direct loader refuses such a load itself (exit 3), Airbyte does not. Without
+this check the first model that reads the column fails with an engine error from deep inside its
+SQL. The signal runs before the broken-load guard (models/staging/bronze_loads.sql), so before any
+staging table is written, on `dvdrental daily` and a bare `sqlmesh run` alike: it compares each
+bronze table the guard reads (an external model declared in external_models.yaml) with the table
+as the engine describes it, raises one sentence per missing or retyped column, and logs a warning
+for a column that was added (nothing reads it; the daily run reports it once).
+
+It lives in signals/ because SQLMesh loads signals only from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from sqlmesh import signal
+
+from ingest.bronze.layout import compare_bronze_columns
+
+if t.TYPE_CHECKING:
+    from sqlmesh.core.context import ExecutionContext
+    from sqlmesh.core.snapshot import Snapshot
+    from sqlmesh.utils.date import DatetimeRanges
+
+
+@signal()
+def bronze_columns_as_declared(batch: DatetimeRanges, snapshot: Snapshot, context: ExecutionContext) -> bool:
+    problems: list[str] = []
+    for parent in snapshot.parents:
+        upstream = context.snapshots.get(parent.name)
+        if upstream is None or not upstream.is_model or not upstream.model.kind.is_external:
+            continue
+        model = upstream.model
+        declared = model.columns_to_types or {}
+        actual = context.engine_adapter.columns(model.fqn)
+        found, added = compare_bronze_columns(model.name, declared, actual)
+        problems += found
+        for column in added:
+            logging.getLogger("signals.bronze_schema").warning(
+                "%s has a column the models do not read: %s (reported, not refused)", model.name, column
+            )
+    if problems:
+        # A plain error: SQLMesh stores a signal with its code, and a class of ours would not travel.
+        raise ValueError(
+            "Bronze schema changed: " + "; ".join(problems) + ". Nothing was refreshed: change the models and "
+            "external_models.yaml together with the source (docs/reliability.md, 'A source's columns change')."
+        )
+    return True
