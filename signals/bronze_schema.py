@@ -14,17 +14,29 @@ It lives in signals/ because SQLMesh loads signals only from there.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import types
 import typing as t
 
 from sqlmesh import signal
-
-from ingest.bronze.layout import compare_bronze_columns
 
 if t.TYPE_CHECKING:
     from sqlmesh.core.context import ExecutionContext
     from sqlmesh.core.snapshot import Snapshot
     from sqlmesh.utils.date import DatetimeRanges
+
+
+def _bronze_layout() -> types.ModuleType:
+    """``ingest.bronze.layout``, imported when the signal runs.
+
+    SQLMesh stores a signal with the code it calls: the source of every function found under the
+    project's folder, an import line for the rest. Imported by name at the top, the layout's functions
+    were copied into the signal (and every staging model's fingerprint) from this checkout but only
+    imported from a copy of the project, so a copy (plan-diff's base, the tests) planned every model
+    as changed. A module imported by name at run time is the same for every copy.
+    """
+    return importlib.import_module("ingest.bronze.layout")
 
 
 @signal()
@@ -37,7 +49,7 @@ def bronze_columns_as_declared(batch: DatetimeRanges, snapshot: Snapshot, contex
         model = upstream.model
         declared = model.columns_to_types or {}
         actual = context.engine_adapter.columns(model.fqn)
-        found, added = compare_bronze_columns(model.name, declared, actual)
+        found, added = _bronze_layout().compare_bronze_columns(model.name, declared, actual)
         problems += found
         for column in added:
             logging.getLogger("signals.bronze_schema").warning(
