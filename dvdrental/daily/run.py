@@ -11,16 +11,22 @@ one log file per run and one summary line at the end:
    (``DVD_INGEST_VIA=airbyte``).
 3. **Run prod** (:func:`dvdrental.warehouse.context.run_prod`): the intervals due by each
    model's cron. A prod that was never planned is planned (built) first.
-4. **Janitor**: drops expired environments and snapshot tables.
+4. **Janitor**: drops expired environments and snapshot tables, *after* the data is refreshed.
+   A drop that fails is a warning in the summary, the log and an alert, and the run still exits 0:
+   the data a person relies on is fresh, and a non-zero code would tell the scheduler to rerun
+   (or page for) a refresh that succeeded. SQLMesh runs its janitor before the models; here it
+   is skipped there and run once, afterwards.
 
 Every failure is a :class:`PipelineError` with its exit code; a failed audit,
 blocking or not, is a :class:`TransformError` (exit 6). The log file
 (``logs/daily_<UTC time>.log``, or under ``$DVD_LOG_DIR``) has every line of
-the run with a timestamp.
+the run with a timestamp. Every failure, and a housekeeping warning, is also sent to the alert
+targets config.yaml configures (:mod:`dvdrental.alerts`), with the run id, step and log file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -29,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dvdrental.alerts import DailyAlert, send_daily_alert
+from dvdrental.alerts.settings import check_alert_settings
 from dvdrental.daily.load_guard import (
     ACCEPT_ENV,
     acceptance_from_env,
@@ -43,11 +51,12 @@ from dvdrental.warehouse.context import (
     observations,
     open_context,
     plan_prod,
+    run_janitor,
     run_prod,
 )
 from dvdrental.warehouse.gateways import check_gateway
 from dvdrental.warehouse.lock import pipeline_lock
-from foundation.errors import ConfigError, PipelineError, TransformError, first_line
+from foundation.errors import ConfigError, LockHeldError, PipelineError, TransformError, first_line
 from foundation.paths import LOG_DIR, export_warehouse_path
 from foundation.settings import temporary_env
 from ingest.run import check_ingest_settings, ingest_via, run_ingest
@@ -65,6 +74,9 @@ class DailyResult:
     audits_passed: int = 0
     audits_failed: int = 0
     airbyte_changed_rows: int = 0  # rows whose _airbyte_meta lists a changed value, over all tables
+    janitor_warning: str | None = None  # what housekeeping could not do (the data was refreshed)
+    step: str = "lock"  # the step running (or that failed): settings, lock, ingest, transform, janitor
+    run_id: str | None = None  # the log file's UTC stamp
     seconds: float = 0.0
     ok: bool = False
     log_file: Path | None = None
@@ -75,9 +87,11 @@ class DailyResult:
         changed = ""
         if self.airbyte_changed_rows:
             changed = f", {self.airbyte_changed_rows:,} rows with values Airbyte changed"
+        housekeeping = ", housekeeping WARNING (see the log)" if self.janitor_warning else ""
         return (
             f"daily {status}: {self.rows_loaded:,} rows loaded, {len(self.models_run)} models run{planned}, "
-            f"audits {self.audits_passed} passed / {self.audits_failed} failed{changed}, {self.seconds:.1f}s"
+            f"audits {self.audits_passed} passed / {self.audits_failed} failed{changed}{housekeeping}, "
+            f"{self.seconds:.1f}s"
         )
 
 
@@ -98,35 +112,57 @@ def run_daily(
     only (a real mass deletion in the source; the refused run's message gives the pair).
     """
     # Every setting first: a bad one is refused before the lock, the log or any load.
-    check_gateway(gateway)
-    check_ingest_settings(via)
-    accepted = list(accept_mass_deletion) or acceptance_from_env()
-    log_dir = _writable_log_dir(log_dir)
+    try:
+        check_alert_settings()
+        check_gateway(gateway)
+        check_ingest_settings(via)
+        accepted = list(accept_mass_deletion) or acceptance_from_env()
+        log_dir = _writable_log_dir(log_dir)
+    except PipelineError as error:  # on a schedule, a broken setting is a failure like any other
+        send_daily_alert(DailyAlert("settings", str(error), None, None), gateway)
+        raise
     export_warehouse_path()
     started = time.monotonic()
     result = DailyResult()
-    with pipeline_lock(purpose="dvdrental daily"):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        result.log_file = log_dir / f"daily_{stamp}.log"
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(pipeline_lock(purpose="dvdrental daily"))
+        except LockHeldError as error:  # an earlier run still holds it: maybe stuck, a person should look
+            send_daily_alert(DailyAlert("lock", str(error), None, None), gateway)
+            raise
+        result.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        result.log_file = log_dir / f"daily_{result.run_id}.log"
         with RunLog(result.log_file) as log:
             log.line(f"daily run started (gateway: {gateway or 'default'}, log: {result.log_file})")
             try:
                 with temporary_env(**{ACCEPT_ENV: format_acceptance(accepted) or None}):
                     _steps(result, gateway, via, execution_time, log, log_dir)
                 result.ok = True
-            except PipelineError as error:
-                log.line(f"error: {error}", terminal=False)  # the CLI prints it on stderr
-                raise
-            except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM (foundation.signals.Terminated)
-                log.line(f"error: {error or 'interrupted (Ctrl-C)'}", terminal=False)
-                raise
             except BaseException as error:
-                log.line(f"error: unexpected {type(error).__name__}: {error}", terminal=False)
+                _report_failure(result, error, gateway, log)
                 raise
             finally:
                 result.seconds = time.monotonic() - started
                 log.line(result.summary())
+            if result.janitor_warning:
+                send_daily_alert(_alert(result, result.janitor_warning, failed=False), gateway)
     return result
+
+
+def _alert(result: DailyResult, message: str, failed: bool = True) -> DailyAlert:
+    return DailyAlert(result.step, message, result.run_id, result.log_file, failed=failed)
+
+
+def _report_failure(result: DailyResult, error: BaseException, gateway: str | None, log: RunLog) -> None:
+    """The error's line in the log (the CLI prints it on stderr), and the same line to a person."""
+    if isinstance(error, PipelineError):
+        message = str(error)
+    elif isinstance(error, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (foundation.signals.Terminated)
+        message = str(error) or "interrupted (Ctrl-C)"
+    else:
+        message = f"unexpected {type(error).__name__}: {error}"
+    log.line(f"error: {message}", terminal=False)
+    send_daily_alert(_alert(result, message), gateway)
 
 
 def _writable_log_dir(log_dir: Path | None) -> Path:
@@ -150,11 +186,13 @@ def _steps(
     result: DailyResult, gateway: str | None, via: str | None, execution_time: str | None, log: RunLog, log_dir: Path
 ) -> None:
     chosen = ingest_via(via)
+    result.step = "ingest"
     log.line(f"step 1/3 ingest ({chosen})")
     ingested = run_ingest(chosen, progress=False)
     log.line(ingested.summary)
     result.rows_loaded = ingested.rows
 
+    result.step = "transform"
     log.line("step 2/3 sqlmesh run prod")
     with open_context(gateway) as ctx:  # released on exit: the warehouse is free for readers again
         observed = observations(ctx)
@@ -170,11 +208,11 @@ def _steps(
             failed = ", ".join(sorted(observed.models_with_failed_audits))
             raise TransformError(f"audits failed on {failed}; see the log above.")
 
+        result.step = "janitor"
         log.line("step 3/3 janitor (expired environments and snapshots)")
-        try:
-            ctx.run_janitor(ignore_ttl=False)
-        except Exception as error:
-            raise TransformError(f"the SQLMesh janitor failed: {error}") from error
+        result.janitor_warning = run_janitor(ctx)
+        if result.janitor_warning:
+            log.line(f"warning: housekeeping failed, the data is refreshed all the same: {result.janitor_warning}")
 
 
 def _report_loads(ctx: t.Any, result: DailyResult, log: RunLog, log_dir: Path) -> None:

@@ -35,6 +35,8 @@ class RunObservations:
     failures: list[BaseException] = field(default_factory=list)  # errors of failed models
     # "model: rule: message" for each linter error (SQLMesh raises only "Linter detected errors").
     lint_errors: list[str] = field(default_factory=list)
+    # Every warning SQLMesh logged (e.g. "Janitor completed with failures: ..."), in order.
+    warnings: list[str] = field(default_factory=list)
 
 
 class PipelineConsole(NoopConsole):
@@ -114,6 +116,10 @@ class PipelineConsole(NoopConsole):
 
     def log_failed_models(self, errors: "list[NodeExecutionFailedError[t.Any]]") -> None:
         self.observed.failures.extend(errors)
+
+    def log_warning(self, short_message: str, long_message: str | None = None) -> None:
+        super().log_warning(short_message, long_message)
+        self.observed.warnings.append(long_message or short_message)
 
     def show_linter_violations(self, violations: list[t.Any], model: t.Any, is_error: bool = False) -> None:
         if is_error:

@@ -54,6 +54,7 @@ def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]
     from sqlmesh.core import analytics
     from sqlmesh.core.console import set_console
 
+    from dvdrental.alerts import guard_notifications
     from dvdrental.warehouse.console import PipelineConsole
 
     if os.environ["SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"].lower() in ("1", "true", "yes"):
@@ -63,6 +64,7 @@ def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]
         require_settings(gateway)  # a one-line error naming each missing variable
     else:
         _refuse_locked_warehouse()
+    guard_notifications()  # a notification receiver that is down never decides a run's outcome
     set_console(PipelineConsole())  # the Context takes the console that is set when it is made
     # config.yaml renders the databricks/spark gateways only when asked for by name; the
     # variable is set only while the config loads, so it does not leak into later contexts.
@@ -150,13 +152,16 @@ def run_prod(
 
     ``execution_time`` (default: now) decides which intervals are due. Given, it is also the run's
     end: SQLMesh otherwise ends a run at the real time, so a run dated days ahead (a catch-up, a
-    test) would find nothing past tomorrow due.
+    test) would find nothing past tomorrow due. The janitor is not run here (SQLMesh runs it
+    *before* the models): the data comes first, housekeeping after (:func:`run_janitor`).
     """
     with _owned(ctx, gateway) as ctx:
         failures = observations(ctx).failures
         already = len(failures)
         try:
-            status = ctx.run(PROD, execution_time=execution_time, end=execution_time, ignore_cron=ignore_cron)
+            status = ctx.run(
+                PROD, execution_time=execution_time, end=execution_time, ignore_cron=ignore_cron, skip_janitor=True
+            )
             if status.is_failure:
                 raise transform_failure("sqlmesh run prod", failures[already:], ctx)
         except PipelineError:
@@ -164,6 +169,25 @@ def run_prod(
         except Exception as error:
             raise transform_failure("sqlmesh run prod", [error, *failures[already:]], ctx) from error
         return status  # sqlmesh CompletionStatus: SUCCESS or NOTHING_TO_DO
+
+
+def run_janitor(ctx: "Context") -> str | None:
+    """Drop expired environments and snapshot tables; return what failed (None: all done).
+
+    Housekeeping never blocks the data: config.yaml sets ``janitor.warn_on_delete_failure``, so a
+    drop SQLMesh cannot do (a schema the service principal may not drop, an object changed by
+    hand) is a warning it logs, and the state keeps the environment for the next pass. Anything
+    else the janitor raises (the state database gone) is reported the same way: the data this run
+    refreshed is served either way.
+    """
+    warnings = observations(ctx).warnings
+    already = len(warnings)
+    try:
+        ctx.run_janitor(ignore_ttl=False)
+    except Exception as error:
+        return f"the SQLMesh janitor failed: {error}"
+    failed = [w for w in warnings[already:] if w.startswith("Janitor completed with failures")]
+    return "\n".join(failed) or None
 
 
 @contextlib.contextmanager

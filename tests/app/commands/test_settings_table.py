@@ -50,6 +50,15 @@ SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} 
     "AIRBYTE_CANCEL_ON_TERMINATION",
     "AIRBYTE_AUTH",
     "AIRBYTE_START_TIMEOUT_SECONDS",
+    "DVD_ALERT_SLACK_WEBHOOK_URL",
+    "DVD_ALERT_SMTP_HOST",
+    "DVD_ALERT_SMTP_PORT",
+    "DVD_ALERT_SMTP_USER",
+    "DVD_ALERT_SMTP_PASSWORD",
+    "DVD_ALERT_SMTP_SENDER",
+    "DVD_ALERT_SMTP_RECIPIENTS",
+    "DVD_ALERT_EMAIL_DATA_ENGINEERING",
+    "DVD_ALERT_EMAIL_ANALYTICS_ENGINEERING",
 }
 
 CLOSED = f"postgresql://dvdrental@127.0.0.1:{free_port()}/dvdrental?connect_timeout=2"  # nothing listens
@@ -69,6 +78,14 @@ AIRBYTE = {
     "AIRBYTE_API_TOKEN": "not-a-real-token",
     "AIRBYTE_API_URL": f"http://127.0.0.1:{free_port()}/v1",
     "AIRBYTE_MAX_RETRIES": "0",
+}
+
+_SMTP = {
+    "DVD_ALERT_SMTP_HOST": "127.0.0.1",
+    "DVD_ALERT_SMTP_USER": "alerts",
+    "DVD_ALERT_SMTP_PASSWORD": "not-a-real-password",
+    "DVD_ALERT_SMTP_SENDER": "dvdrental@example.com",
+    "DVD_ALERT_SMTP_RECIPIENTS": "oncall@example.com",
 }
 
 
@@ -561,6 +578,55 @@ TABLE: tuple[Case, ...] = (
         2,
         "e.g. rental:8022",
         _with(DVD_SOURCE_DSN=CLOSED, DVD_ACCEPT_MASS_DELETION="rental:all"),
+    ),
+    # The alert settings (docs/operations.md, "Alerts"): refused before the lock, the log or any load.
+    Case(
+        "DVD_ALERT_SLACK_WEBHOOK_URL",
+        "wrong kind",
+        ("daily",),
+        2,
+        "is not a webhook address",
+        _with(DVD_ALERT_SLACK_WEBHOOK_URL="T0000/B0000/abc"),
+    ),
+    Case(
+        "DVD_ALERT_SMTP_PORT",
+        "malformed",
+        ("daily",),
+        2,
+        "is not a port number",
+        {**_SMTP, "DVD_ALERT_SMTP_PORT": "smtps"},
+    ),
+    Case(
+        "DVD_ALERT_SMTP_PASSWORD",
+        "likely: host set, login forgotten",
+        ("daily",),
+        2,
+        "e-mail alerts need it once DVD_ALERT_SMTP_HOST is set",
+        {**_SMTP, "DVD_ALERT_SMTP_PASSWORD": ""},
+    ),
+    Case(
+        "DVD_ALERT_SMTP_RECIPIENTS",
+        "empty",
+        ("daily",),
+        2,
+        "need at least one address",
+        {**_SMTP, "DVD_ALERT_SMTP_RECIPIENTS": ""},
+    ),
+    Case(
+        "DVD_ALERT_SMTP_RECIPIENTS",
+        "malformed",
+        ("daily",),
+        2,
+        "is not one",
+        {**_SMTP, "DVD_ALERT_SMTP_RECIPIENTS": "oncall@example.com; data@example.com"},
+    ),
+    Case(
+        "DVD_ALERT_EMAIL_DATA_ENGINEERING",
+        "malformed",
+        ("daily",),
+        2,
+        "is not one",
+        {**_SMTP, "DVD_ALERT_EMAIL_DATA_ENGINEERING": "data-engineering"},
     ),
     Case("--output", "wrong kind", ("dashboard", "--output", "{tmp}"), 2, "is a directory"),
     Case(
