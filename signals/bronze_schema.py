@@ -47,6 +47,11 @@ def bronze_columns_as_declared(batch: DatetimeRanges, snapshot: Snapshot, contex
         if upstream is None or not upstream.is_model or not upstream.model.kind.is_external:
             continue
         model = upstream.model
+        if not context.engine_adapter.table_exists(model.fqn):
+            # Never loaded (a new warehouse, the UI's plan preview on it): not ready, not broken.
+            # The daily run loads bronze before it runs, so there it always exists.
+            logging.getLogger("signals.bronze_schema").warning("%s is not loaded yet: waiting for a load", model.name)
+            return False
         declared = model.columns_to_types or {}
         actual = context.engine_adapter.columns(model.fqn)
         found, added = _bronze_layout().compare_bronze_columns(model.name, declared, actual)
