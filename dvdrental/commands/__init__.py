@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dvdrental.commands.dashboard",
     "dvdrental.commands.superset",
     "dvdrental.commands.doctor",
+    "dvdrental.commands.databricks",
 )
 
 

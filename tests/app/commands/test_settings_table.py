@@ -59,6 +59,9 @@ SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} 
     "DVD_ALERT_SMTP_RECIPIENTS",
     "DVD_ALERT_EMAIL_DATA_ENGINEERING",
     "DVD_ALERT_EMAIL_ANALYTICS_ENGINEERING",
+    "DVD_GRANT_AIRBYTE_PRINCIPAL",
+    "DVD_GRANT_SQLMESH_PRINCIPAL",
+    "DVD_GRANT_READER_PRINCIPAL",
 }
 
 CLOSED = f"postgresql://dvdrental@127.0.0.1:{free_port()}/dvdrental?connect_timeout=2"  # nothing listens
@@ -80,6 +83,12 @@ AIRBYTE = {
     "AIRBYTE_MAX_RETRIES": "0",
 }
 
+_PRINCIPALS = {
+    "DATABRICKS_CATALOG": "dvdrental",
+    "DVD_GRANT_AIRBYTE_PRINCIPAL": "airbyte-writer",
+    "DVD_GRANT_SQLMESH_PRINCIPAL": "sqlmesh-sp",
+    "DVD_GRANT_READER_PRINCIPAL": "preset-reader",
+}
 _SMTP = {
     "DVD_ALERT_SMTP_HOST": "127.0.0.1",
     "DVD_ALERT_SMTP_USER": "alerts",
@@ -587,6 +596,19 @@ TABLE: tuple[Case, ...] = (
         2,
         "is not a webhook address",
         _with(DVD_ALERT_SLACK_WEBHOOK_URL="T0000/B0000/abc"),
+    ),
+    Case(
+        "DVD_ALERT_SMTP_HOST",
+        "likely: set alone",
+        ("daily",),
+        2,
+        "DVD_ALERT_SMTP_USER is not set",
+        _with(DVD_ALERT_SMTP_HOST="smtp.example.com"),
+    ),
+    # `dvdrental databricks grants`: the three principals and the catalog.
+    *(
+        Case(name, "empty", ("databricks", "grants"), 2, "is not set", {**_PRINCIPALS, name: ""})
+        for name in ("DVD_GRANT_AIRBYTE_PRINCIPAL", "DVD_GRANT_SQLMESH_PRINCIPAL", "DVD_GRANT_READER_PRINCIPAL")
     ),
     Case(
         "DVD_ALERT_SMTP_PORT",
