@@ -81,7 +81,8 @@ def connection_body(**overrides: t.Any) -> dict[str, t.Any]:
         "nonBreakingSchemaUpdatesBehavior": "ignore",
     }
     body.update(overrides)
-    return body
+    # A field set to None is one the server leaves out (api.yaml's ConnectionResponse has no nullable fields).
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def destination_body(schema: str = "bronze") -> dict[str, t.Any]:
@@ -135,6 +136,42 @@ def state_conflict_body(message: str = "Could not fulfill request") -> dict[str,
     }
 
 
+# Error bodies: the problems of api-problems.yaml (../shared/airbyte/openapi/README.md says from where), with the
+# constants (type, title, status, detail) that file documents for each; checked on every answer.
+
+
+def invalid_api_key_body() -> dict[str, t.Any]:
+    """InvalidApiKeyProblemResponse: a missing, wrong or expired token, or unknown client credentials."""
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#invalid-api-key",
+        "title": "invalid-api-key",
+        "status": 401,
+        "detail": "The API key in the Authorization header is invalid.",
+    }
+
+
+def resource_not_found_body(resource_type: str, resource_id: str) -> dict[str, t.Any]:
+    """ResourceNotFoundProblemResponse, with ProblemResourceData naming what was looked for."""
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#resource-not-found",
+        "title": "resource-not-found",
+        "status": 404,
+        "detail": "The requested resource could not be found.",
+        "data": {"resourceType": resource_type, "resourceId": resource_id},
+    }
+
+
+def bad_request_body(message: str) -> dict[str, t.Any]:
+    """BadRequestProblemResponse, with ProblemMessageData."""
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#bad-request",
+        "title": "bad-request",
+        "status": 400,
+        "detail": "The request could not be understood by the server due to malformed syntax.",
+        "data": {"message": message},
+    }
+
+
 def token_body(token: str, expires_in: int) -> dict[str, t.Any]:
     return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
 
@@ -177,6 +214,8 @@ class Seen:
     body: bytes
     at: float
     status: int | None = None  # what the fake answered (None: connection reset)
+    answer: t.Any = None  # the JSON body it answered with
+    injected: bool = False  # answered by a Fault (a proxy's page, a reset): off the contract on purpose
 
 
 class FakeAirbyte:
@@ -208,6 +247,9 @@ class FakeAirbyte:
         self.stuck_workflow = False  # try-again-later with no job anywhere
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
+        # Every exchange is checked against Airbyte's OpenAPI description when the server stops
+        # (tests/support/airbyte_openapi.py); a test that sends an off-contract body on purpose says so.
+        self.check_contract = True
 
     # -- scripting helpers --------------------------------------------------
 
@@ -247,8 +289,28 @@ class FakeAirbyte:
         self.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.stop()
+        if exc_type is None and self.check_contract:
+            violations = self.contract_violations()
+            assert not violations, "the fake Airbyte left its OpenAPI contract:\n" + "\n".join(violations)
+
+    def contract_violations(self) -> list[str]:
+        """Every request and answer of this server that api.yaml / api-problems.yaml do not allow."""
+        from tests.support.airbyte_openapi import openapi
+
+        spec = openapi()
+        found: list[str] = []
+        with self.lock:
+            exchanges = [r for r in self.requests if not r.injected and r.status is not None]
+        for r in exchanges:
+            try:
+                request = json.loads(r.body) if r.body else None
+            except ValueError:
+                request = r.body.decode(errors="replace")
+            found += spec.check_request(r.method, r.path, request)
+            found += spec.check_response(r.method, r.path, r.status, r.answer)
+        return list(dict.fromkeys(found))
 
     def stop(self) -> None:
         if self._server is not None:
@@ -264,6 +326,9 @@ class FakeAirbyte:
             self.requests.append(seen)
         result = self._answer(method, path, query, headers, body)
         seen.status = None if result == "reset" else result[0]
+        if result != "reset":
+            seen.answer = result[1]
+            seen.injected = getattr(self, "_injected", None) is result
         return result
 
     def _answer(self, method, path, query, headers, body):
@@ -273,41 +338,28 @@ class FakeAirbyte:
                     fault.times -= 1
                     if fault.reset:
                         return "reset"
-                    return fault.status, fault.body or {"message": f"injected {fault.status}"}, fault.headers
+                    self._injected = (
+                        fault.status,
+                        fault.body or {"message": f"injected {fault.status}"},
+                        fault.headers,
+                    )
+                    return self._injected
 
         if method == "POST" and path == "/applications/token":
             return self._token(headers, body)
         if not self._authorized(headers):
-            return (
-                401,
-                {
-                    "type": "https://reference.airbyte.com/reference/errors#401-unauthorized",
-                    "title": "invalid-api-key",
-                    "status": 401,
-                    "detail": "Unauthorized",
-                },
-                {},
-            )
+            return 401, invalid_api_key_body(), {}
 
         with self.lock:
             if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
                 return 200, self.connection, {}
             if method == "GET" and path.startswith("/connections/"):
-                return (
-                    404,
-                    {
-                        "type": "error:not-found",
-                        "title": "resource-not-found",
-                        "status": 404,
-                        "detail": "Could not find a resource for: " + path.rsplit("/", 1)[-1],
-                    },
-                    {},
-                )
+                return 404, resource_not_found_body("connection", path.rsplit("/", 1)[-1]), {}
             if method == "GET" and path == f"/destinations/{DESTINATION_ID}":
                 return 200, self.destination, {}
             if method == "GET" and path == "/jobs":
                 if query.get("connectionId") != [CONNECTION_ID] or query.get("jobType") != ["sync"]:
-                    return 400, {"message": f"unexpected job filter {query}"}, {}
+                    return 400, bad_request_body(f"unexpected job filter {query}"), {}
                 return 200, self._list_jobs(query), {}
         if method == "POST" and path == "/jobs":
             time.sleep(self.post_jobs_delay)  # outside the lock: other requests go on meanwhile
@@ -323,7 +375,7 @@ class FakeAirbyte:
                 if method == "DELETE":
                     job.cancelled = True
                     return 200, self._job_json(job), {}
-            return 404, {"message": f"no route {method} {path}"}, {}
+            return 404, resource_not_found_body(path.split("/")[1].rstrip("s"), path.rsplit("/", 1)[-1]), {}
 
     def _job_json(self, job: Job) -> dict[str, t.Any]:
         extra = self.final_extra if job.status in ("succeeded", "failed") else {}
@@ -342,7 +394,7 @@ class FakeAirbyte:
     def _create_job(self, body: bytes):
         request = json.loads(body or b"{}")
         if request != {"connectionId": CONNECTION_ID, "jobType": "sync"}:
-            return 400, {"message": f"unexpected job request {request}"}, {}
+            return 400, bad_request_body(f"unexpected job request {request}"), {}
         if self.connection.get("status") != "active":
             return 409, state_conflict_body(), {}
         running = any(job.status in ("pending", "queued", "running", "incomplete") for job in self.jobs.values())
@@ -373,15 +425,15 @@ class FakeAirbyte:
 
     def _token(self, headers: dict[str, str], body: bytes):
         if not headers.get("content-type", "").startswith("application/json"):
-            return 415, {"message": "token request must be JSON"}, {}
+            return 400, bad_request_body("token request must be JSON"), {}
         try:
             request = json.loads(body)
         except ValueError:
-            return 400, {"message": "bad json"}, {}
+            return 400, bad_request_body("bad json"), {}
         if request.get("grant-type") != "client_credentials":
-            return 400, {"message": "grant-type must be client_credentials"}, {}
+            return 400, bad_request_body("grant-type must be client_credentials"), {}
         if request.get("client_id") != CLIENT_ID or request.get("client_secret") != CLIENT_SECRET:
-            return 401, {"message": "invalid client"}, {}
+            return 401, invalid_api_key_body(), {}
         token = "tok-" + secrets.token_hex(12)
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_lifetime
