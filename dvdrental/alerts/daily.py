@@ -21,10 +21,12 @@ from pathlib import Path
 from dvdrental.alerts.delivery import deliver
 from foundation.errors import first_line
 from foundation.paths import PROJECT_ROOT
-from foundation.settings import temporary_env
+from foundation.settings import optional, temporary_env
 
 logger = logging.getLogger(__name__)
 
+# The settings that configure any target (config.yaml's notification_targets and users).
+ALERT_SETTINGS = ("DVD_ALERT_SLACK_WEBHOOK_URL", "DVD_ALERT_SMTP_HOST")
 ALERT_EVENT = "run_failure"  # a target that wants SQLMesh's failed runs wants the daily run's too
 
 
@@ -53,11 +55,18 @@ class DailyAlert:
 
 def send_daily_alert(alert: DailyAlert, gateway: str | None = None) -> int:
     """Send ``alert`` to every configured target; return how many took it (failures are logged)."""
-    from sqlmesh.core.notification_target import NotificationStatus
+    if not any(optional(name) for name in ALERT_SETTINGS):
+        return 0  # nothing configured: not even SQLMesh is loaded (the run may be failing inside its import)
+    try:
+        from sqlmesh.core.notification_target import NotificationStatus
 
-    status = NotificationStatus.FAILURE if alert.failed else NotificationStatus.WARNING
+        status = NotificationStatus.FAILURE if alert.failed else NotificationStatus.WARNING
+        targets = _targets(gateway)
+    except Exception as error:  # e.g. SIGTERM arrived while SQLMesh was being imported: the run's error stands
+        logger.warning("alert not sent: %s", first_line(error))
+        return 0
     sent = 0
-    for target in _targets(gateway):
+    for target in targets:
         sent += deliver(target, target.send, status, alert.text())
     if sent:
         logger.info("alert sent to %d target(s)", sent)
