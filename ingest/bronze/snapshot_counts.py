@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def count_sql(table: SourceTable) -> sql.Composed:
-    """The count, as the source sees it: ``SELECT count(*) FROM public."<table>"``."""
-    return sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(SOURCE_SCHEMA), sql.Identifier(table.name))
+    """The count, as the source sees it: ``SELECT count(*) FROM public."<table>"`` (the text the
+    fault tests wait for in pg_stat_activity)."""
+    return sql.SQL("SELECT count(*) FROM {}.{}").format(sql.SQL(SOURCE_SCHEMA), sql.Identifier(table.name))
 
 
 class SnapshotCounts:
