@@ -12,6 +12,9 @@ on a machine whose load changes), each in its own subprocess (peak RSS and CPU o
 * direct: ``load_bronze(tables=(rental,))`` into a fresh warehouse (the time is load_bronze's own:
   open, attach, count, copy, commit, not Python's start-up; the ceiling is timed the same way);
 * peers (ADBC at ``--adbc-factors``, dlt at ``--dlt-factors``, when installed);
+* baseline (with ``--baseline CHECKOUT``): the loader of another checkout of the project (e.g. a
+  ``git worktree`` of the commit before a change), run from there with this interpreter, in the same
+  rotation: a change's effect measured in the same run, not against figures of another hour;
 * full: ``load_bronze()`` of all 11 tables into the factor's warehouse (replacing the previous
   generation, as a daily load does): the growth table.
 
@@ -50,6 +53,7 @@ LABELS = {
     "direct": "direct loader (Airbyte layout, count checked)",
     "adbc": "ADBC → DuckDB (no metadata columns)",
     "dlt": "dlt (pyarrow backend) → DuckDB",
+    "baseline": "direct loader of the --baseline checkout",
 }
 
 
@@ -59,8 +63,14 @@ def psql_limit(dsn: str) -> tuple[int, float, float, float]:
     return rows, run.wall, run.rss_mb, run.cpu
 
 
-def load(way: str, dsn: str, warehouse: Path, tables: str) -> tuple[dict, float, float, float]:
-    run = measure(module("load_one", way, dsn, str(warehouse), tables))
+def load(
+    way: str, dsn: str, warehouse: Path, tables: str, baseline: Path | None = None
+) -> tuple[dict, float, float, float]:
+    if way == "baseline":  # the other checkout's loader: its own modules, imported from its root
+        assert baseline is not None
+        run = measure(module("load_one", "direct", dsn, str(warehouse), tables), cwd=baseline)
+    else:
+        run = measure(module("load_one", way, dsn, str(warehouse), tables))
     return json.loads(run.stdout.strip().splitlines()[-1]), run.wall, run.rss_mb, run.cpu
 
 
@@ -84,6 +94,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--adbc-factors", type=factors_arg, default=[100, 600], help="factors ADBC runs at")
     parser.add_argument("--dlt-factors", type=factors_arg, default=[100], help="factors dlt runs at (slow)")
     parser.add_argument("--no-full", action="store_true", help="skip the 11-table growth load")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout of the project whose loader runs in the same rotation (e.g. the commit before a change)",
+    )
     args = parser.parse_args(argv)
 
     available = {name: importlib.util.find_spec(peer) is not None for name, peer in PEERS.items()}
@@ -92,13 +108,15 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"peer {name} skipped: not installed (pip install -e '.[bench]' or `make bench`)")
     peer_factors = {"adbc": args.adbc_factors, "dlt": args.dlt_factors}
 
-    way_rows, ratio_rows, growth_rows, summary = [], [], [], {}
+    way_rows, ratio_rows, growth_rows, baseline_rows, summary = [], [], [], [], {}
     for factor in args.factors:
         dsn = source_dsn(factor)
         wh_dir = WORK_DIR / f"ingest-x{factor}"
         loaders = ["plain", "direct"] + [p for p in PEERS if available[p] and factor in peer_factors[p]]
+        loaders += ["baseline"] if args.baseline else []
         ways = {name: WaySeries() for name in ["psql", *loaders]}
         to_psql, to_plain, to_adbc, loadavg = Series(), Series(), Series(), Series()
+        to_baseline, baseline_to_plain = Series(), Series()
         full_secs, full_rss = Series(), Series()
         rows = total_rows = 0
         for run in range(args.runs):
@@ -108,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
             seconds = {"psql": psql_s}
             order = loaders[run % len(loaders) :] + loaders[: run % len(loaders)]
             for way in order:
-                result, _, rss_mb, cpu_s = load(way, dsn, fresh_file(wh_dir / f"{way}.duckdb"), TABLE)
+                result, _, rss_mb, cpu_s = load(way, dsn, fresh_file(wh_dir / f"{way}.duckdb"), TABLE, args.baseline)
                 assert result["rows"] == rows, (way, result, rows)
                 seconds[way] = result["seconds"]
                 ways[way].add(rows, result["seconds"], cpu_s, rss_mb)
@@ -116,6 +134,9 @@ def main(argv: list[str] | None = None) -> dict:
             to_plain.add(seconds["plain"] / seconds["direct"])
             if "adbc" in seconds:
                 to_adbc.add(seconds["adbc"] / seconds["direct"])
+            if "baseline" in seconds:
+                to_baseline.add(seconds["baseline"] / seconds["direct"])
+                baseline_to_plain.add(seconds["plain"] / seconds["baseline"])
             full_wall = full_rss_mb = None
             if not args.no_full:
                 full, _, full_rss_mb, _ = load("direct", dsn, wh_dir / "full.duckdb", "")
@@ -160,6 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
         ratio_rows.append(
             [f"×{factor}", to_plain.fmt(".2f"), to_adbc.fmt(".2f"), to_psql.fmt(".2f"), loadavg.fmt(".1f")]
         )
+        if to_baseline.values:
+            baseline_rows.append([f"×{factor}", to_baseline.fmt(".2f"), baseline_to_plain.fmt(".2f")])
         if full_secs.values:
             growth_rows.append(
                 [
@@ -187,6 +210,9 @@ def main(argv: list[str] | None = None) -> dict:
         "(other way's seconds / the loader's, same run; > 1: loader faster)\n"
     )
     print(table(["scale", "to the reader's ceiling", "to ADBC", "to psql", "load average (1 min)"], ratio_rows))
+    if baseline_rows:
+        print(f"\n### Against the loader of {args.baseline} (same run)\n")
+        print(table(["scale", "baseline's s / this loader's s", "baseline to the reader's ceiling"], baseline_rows))
     if growth_rows:
         print(f"\n### Growth: full load of the 11 tables (replacing the previous generation), {args.runs} runs\n")
         print(table(["scale", "rows", "seconds", "rows/s", "µs per row", "peak RSS MB"], growth_rows))

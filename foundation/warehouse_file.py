@@ -14,6 +14,7 @@ import time
 import typing as t
 from pathlib import Path
 
+from foundation.duckdb_memory import duckdb_config
 from foundation.errors import WarehouseError, first_line
 
 if t.TYPE_CHECKING:
@@ -33,13 +34,18 @@ def is_lock_error(error: BaseException) -> bool:
 
 
 def connect_when_free(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect(path)`` for writing, retried while another process briefly holds the file."""
+    """``duckdb.connect(path)`` for writing, retried while another process briefly holds the file.
+
+    With the warehouse's memory limit and spill folder (:mod:`foundation.duckdb_memory`), the
+    same SQLMesh's ``local`` gateway gets from config.yaml: DuckDB refuses a second connection to
+    an open file with another configuration."""
     import duckdb  # the CLI's fast path (--help, settings errors) never loads DuckDB
 
+    config = duckdb_config(path)  # a malformed setting fails here, before the file is touched
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path))
+            return duckdb.connect(str(path), config=config)
         except duckdb.IOException as error:
             if not is_lock_error(error) or time.monotonic() >= deadline:
                 raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from foundation.duckdb_memory import duckdb_config
 from foundation.errors import ConfigError
 from foundation.paths import warehouse_path
 from foundation.settings import optional
@@ -48,7 +49,8 @@ def check_ingest_settings(via: str | None = None) -> str:
         from ingest.source import configured_source_dsn
 
         configured_source_dsn()
-        warehouse_path()  # DVD_WAREHOUSE_PATH: where the direct loader writes
+        # DVD_WAREHOUSE_PATH: where the direct loader writes; DVD_DUCKDB_*: how it opens the file
+        duckdb_config(warehouse_path())
     return via
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from foundation.duckdb_memory import duckdb_config
 from foundation.errors import PipelineError, WarehouseError
 from foundation.paths import warehouse_path
 from ingest.bronze.layout import declared_bronze_columns
@@ -49,7 +50,7 @@ def export_parquet(warehouse: Path, out_dir: Path, tables: t.Sequence[SourceTabl
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = duckdb.connect(str(warehouse), read_only=True, config=duckdb_config(warehouse))
     except duckdb.Error as error:
         raise WarehouseError(f"Cannot open the warehouse {warehouse} read-only: {error}") from None
     try:

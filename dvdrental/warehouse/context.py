@@ -23,7 +23,7 @@ import typing as t
 from pathlib import Path
 
 from dvdrental.warehouse.failures import transform_failure
-from dvdrental.warehouse.gateways import require_settings
+from dvdrental.warehouse.gateways import LOCAL, require_settings
 from foundation.warehouse_file import connect_when_free, is_lock_error, locked_warehouse_error
 from foundation.errors import PipelineError
 from foundation.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
@@ -63,6 +63,7 @@ def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]
     if gateway and gateway != "local":
         require_settings(gateway)  # a one-line error naming each missing variable
     else:
+        require_settings(LOCAL)  # its memory limit, before config.yaml refuses it in a traceback
         _refuse_locked_warehouse()
     guard_notifications()  # a notification receiver that is down never decides a run's outcome
     set_console(PipelineConsole())  # the Context takes the console that is set when it is made

@@ -17,6 +17,14 @@ import os
 from dataclasses import dataclass
 
 from foundation import settings
+from foundation.duckdb_memory import (
+    DEFAULT_MEMORY_LIMIT,
+    MEMORY_LIMIT_ENV,
+    SPILL_FOLDER,
+    TEMP_DIRECTORY_ENV,
+    folder_problem,
+    size_problem,
+)
 from foundation.errors import ConfigError
 
 LOCAL, DATABRICKS, SPARK, DATABRICKS_SPARK = "local", "databricks", "spark", "databricks_spark"
@@ -29,7 +37,7 @@ class Setting:
     purpose: str
     secret: bool = False
     default: str | None = None  # None: required (unless part of an either/or group)
-    kind: str = "text"  # what a value must look like: text, host, http_path, port (see problem())
+    kind: str = "text"  # what a value must look like: text, host, http_path, port, memory_size, folder (see problem())
 
     @property
     def required(self) -> bool:
@@ -43,6 +51,10 @@ class Setting:
             return f"{self.name} is a URL or path, it must be the bare host name (e.g. adb-1234567890123456.7.azuredatabricks.net, no https://)"
         if self.kind == "sslmode" and value not in SSLMODES:
             return f"{self.name}={value!r} is not a libpq sslmode (one of {', '.join(SSLMODES)})"
+        if self.kind == "memory_size":
+            return size_problem(self.name, value.strip())
+        if self.kind == "folder":
+            return folder_problem(self.name, value)
         if self.kind == "http_path" and not value.startswith("/"):
             return f"{self.name} must start with / (e.g. /sql/1.0/warehouses/abc123)"
         return None
@@ -76,7 +88,21 @@ GATEWAYS: dict[str, Gateway] = {
     LOCAL: Gateway(
         LOCAL,
         "embedded DuckDB warehouse (models and SQLMesh state in one file)",
-        settings=(Setting("DVD_WAREHOUSE_PATH", "the DuckDB warehouse file", default="warehouse/dvdrental.duckdb"),),
+        settings=(
+            Setting("DVD_WAREHOUSE_PATH", "the DuckDB warehouse file", default="warehouse/dvdrental.duckdb"),
+            Setting(
+                MEMORY_LIMIT_ENV,
+                "memory DuckDB may use before it spills to disk (e.g. 4GB, 16GiB)",
+                default=DEFAULT_MEMORY_LIMIT,
+                kind="memory_size",
+            ),
+            Setting(
+                TEMP_DIRECTORY_ENV,
+                "folder DuckDB spills to beyond the memory limit",
+                default=f"{SPILL_FOLDER}/ beside the warehouse file",
+                kind="folder",
+            ),
+        ),
         drivers=(Driver("duckdb", "duckdb", "the warehouse"),),
     ),
     DATABRICKS: Gateway(
@@ -187,8 +213,7 @@ def check_gateway(name: str | None) -> str:
     if chosen not in GATEWAYS:
         where = f"--gateway {chosen}" if name else f"SQLMESH_GATEWAY={chosen}"
         raise ConfigError(f"{where}: no such gateway in config.yaml; choose one of {', '.join(GATEWAYS)}.")
-    if chosen != LOCAL:
-        require_settings(chosen)
+    require_settings(chosen)  # the local gateway has nothing required, but a memory limit to check
     return chosen
 
 

@@ -29,6 +29,7 @@ from dvdrental.warehouse.gateways import (
     uses_oauth,
 )
 from foundation import settings
+from foundation.duckdb_memory import duckdb_config
 from foundation.errors import first_line
 from foundation.paths import warehouse_path
 from foundation.redaction import Redactor
@@ -132,7 +133,8 @@ def _probe_duckdb() -> str:
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
         raise PermissionError(f"{path} is not writable (DuckDB also writes a .wal file next to it)")
     try:
-        with duckdb.connect(str(path)) as con:  # read-write: fails when another process holds the file
+        # read-write: fails when another process holds the file; with the gateway's memory settings
+        with duckdb.connect(str(path), config=duckdb_config(path)) as con:
             con.execute("SELECT 1").fetchone()
     except duckdb.Error as error:
         raise PermissionError(f"{path} cannot be opened for writing: {first_line(error)}") from None

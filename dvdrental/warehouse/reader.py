@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dvdrental.warehouse.context import open_context
 from dvdrental.warehouse.gateways import LOCAL, check_gateway
+from foundation.duckdb_memory import duckdb_config
 from foundation.errors import ConfigError, WarehouseError, first_line
 from foundation.paths import PROJECT_ROOT, export_warehouse_path
 from foundation.settings import temporary_env
@@ -99,7 +100,7 @@ def duckdb_reader(path: str | Path) -> t.Iterator[WarehouseReader]:
     import duckdb
 
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True, config=duckdb_config(Path(path)))
     except duckdb.Error as error:
         raise WarehouseError(f"Cannot open the warehouse {path} for reading: {first_line(error)}") from None
     with con:

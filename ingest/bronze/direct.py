@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ from ingest.bronze.layout import (
     missing_declared_columns,
     retyped_declared_columns,
 )
+from ingest.bronze.snapshot_counts import CountFailed, SnapshotCounts
 from ingest.tables import BRONZE_SCHEMA, SOURCE_SCHEMA, SOURCE_TABLES, SourceTable
 
 logger = logging.getLogger(__name__)
@@ -116,12 +118,16 @@ def load_bronze(
         loads: list[TableLoad] = []
         con.execute("BEGIN TRANSACTION")
         try:
+            snapshot = _export_snapshot(con, where)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {BRONZE_SCHEMA}")
             try:
-                for table in tables:
-                    loads.append(
-                        _load_table(con, table, columns[table.name], generation, extracted_at, meta, show, where)
-                    )
+                with SnapshotCounts(source_dsn, snapshot, tables) as counts:
+                    for table in tables:
+                        loads.append(
+                            _load_table(
+                                con, table, columns[table.name], generation, extracted_at, meta, show, where, counts
+                            )
+                        )
                 con.execute("COMMIT")
             except duckdb.Error as error:  # disk full, read-only, failed commit
                 raise _warehouse_write_error(warehouse, error) from None
@@ -230,6 +236,17 @@ def _current_generation(con: duckdb.DuckDBPyConnection, tables: tuple[SourceTabl
     return max((g for g in generations if g is not None), default=0)
 
 
+def _export_snapshot(con: duckdb.DuckDBPyConnection, where: str) -> str:
+    """The id of the source snapshot this load's transaction reads (the extension's REPEATABLE READ
+    transaction connection, opened here), for :class:`SnapshotCounts` to count in."""
+    try:
+        return str(
+            _scalar(con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', 'SELECT pg_export_snapshot()')"))
+        )
+    except duckdb.Error as error:
+        raise SourceError(f"Cannot open a snapshot of the source {where}: {first_line(error)}") from None
+
+
 def _load_table(
     con: duckdb.DuckDBPyConnection,
     table: SourceTable,
@@ -239,15 +256,13 @@ def _load_table(
     meta: str,
     show_progress: bool,
     where: str,
+    counts: SnapshotCounts,
 ) -> TableLoad:
     source_ref = f'{SOURCE_ALIAS}.{SOURCE_SCHEMA}."{table.name}"'
     started = time.monotonic()
     try:
-        # Counted inside the same transaction, hence the same source snapshot as the copy
-        # (postgres_query runs on the extension's transaction connection). Counted by PostgreSQL
-        # itself: through the scanner, count(*) would stream one NULL per row by COPY (2x slower).
-        count_sql = f'SELECT count(*) FROM {SOURCE_SCHEMA}."{table.name}"'  # our own names: no quotes to escape
-        expected = _scalar(con.execute(f"SELECT * FROM postgres_query('{SOURCE_ALIAS}', '{count_sql}')"))
+        # The source's count(*) of the same snapshot runs beside the copy (SnapshotCounts): counted
+        # by PostgreSQL itself (through the scanner, count(*) would stream one NULL per row by COPY).
         select_list = ",\n  ".join(
             [*metadata_select(generation, extracted_at, meta).values(), *(c.duckdb_select("src") for c in columns)]
         )
@@ -255,11 +270,12 @@ def _load_table(
         # whatever the SELECT's expressions would infer.
         con.execute(f"CREATE OR REPLACE TABLE {table.bronze_fqn} (\n  {_column_definitions(columns)}\n)")
         sql = f"INSERT INTO {table.bronze_fqn}\nSELECT\n  {select_list}\nFROM {source_ref} AS src"
-        with _Progress(con, table.name, expected, show_progress):
+        with _Progress(con, table.name, lambda: counts.done(table), show_progress):
             con.execute(sql)
         loaded = _scalar(con.execute(f"SELECT count(*) FROM {table.bronze_fqn}"))
-    except duckdb.Error as error:
-        if _is_disk_full(error):
+        expected = counts.rows(table)
+    except (duckdb.Error, CountFailed) as error:
+        if isinstance(error, duckdb.Error) and _is_disk_full(error):
             raise  # a warehouse problem, not the source's: load_bronze reports it
         raise LoadError(
             f"Loading {SOURCE_SCHEMA}.{table.name} from the source {where} failed: {first_line(error)}. "
@@ -325,7 +341,10 @@ class _Progress:
     thread with ``query_progress()`` and scaled by the source row count.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, total: int, enabled: bool) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, name: str, total: Callable[[], int | None], enabled: bool
+    ) -> None:
+        # total: the source's count once SnapshotCounts has it (None until then: only the bar is drawn)
         self.con, self.name, self.total, self.enabled = con, name, total, enabled
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -355,12 +374,14 @@ class _Progress:
 
     def _draw(self, fraction: float, final: bool = False) -> None:
         elapsed = max(time.monotonic() - self._started, 1e-9)
-        rows = int(self.total * fraction)
         bar = "#" * int(fraction * 30)
-        sys.stderr.write(
-            f"\r  {self.name:<14} [{bar:<30}] {rows:>11,}/{self.total:,} rows {rows / elapsed:>12,.0f} rows/s"
-            + ("\n" if final else "")
-        )
+        total = self.total()
+        if total is None:
+            counts = f"{fraction:>11.0%} of the rows"
+        else:
+            rows = int(total * fraction)
+            counts = f"{rows:>11,}/{total:,} rows {rows / elapsed:>12,.0f} rows/s"
+        sys.stderr.write(f"\r  {self.name:<14} [{bar:<30}] {counts}" + ("\n" if final else ""))
         sys.stderr.flush()
 
 

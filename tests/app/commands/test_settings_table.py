@@ -234,6 +234,48 @@ TABLE: tuple[Case, ...] = (
         _with(DVD_WAREHOUSE_PATH="{file}/dvdrental.duckdb"),
         report=True,
     ),
+    # DVD_DUCKDB_MEMORY_LIMIT / DVD_DUCKDB_TEMP_DIRECTORY: DuckDB's memory bound and spill folder
+    Case(
+        "DVD_DUCKDB_MEMORY_LIMIT",
+        "empty",
+        ("doctor", "--no-connect"),
+        0,
+        "default (4GB)",
+        _with(DVD_DUCKDB_MEMORY_LIMIT=""),
+        report=True,
+    ),
+    Case(
+        "DVD_DUCKDB_MEMORY_LIMIT",
+        "malformed",
+        ("ingest",),
+        2,
+        "is not a memory size",
+        _with(DVD_DUCKDB_MEMORY_LIMIT="4G"),
+    ),
+    Case(
+        "DVD_DUCKDB_MEMORY_LIMIT",
+        "likely: a share of RAM",
+        ("daily",),
+        2,
+        "is not a memory size",
+        _with(DVD_DUCKDB_MEMORY_LIMIT="50%"),
+    ),
+    Case(
+        "DVD_DUCKDB_MEMORY_LIMIT",
+        "wrong kind: bytes",
+        ("answers",),
+        2,
+        "a number and a unit",
+        _with(DVD_DUCKDB_MEMORY_LIMIT="4000000000"),
+    ),
+    Case(
+        "DVD_DUCKDB_TEMP_DIRECTORY",
+        "wrong kind: a file",
+        ("ingest",),
+        2,
+        "is a file",
+        _with(DVD_DUCKDB_TEMP_DIRECTORY="{file}"),
+    ),
     # DVD_INGEST_VIA: direct or airbyte
     Case("DVD_INGEST_VIA", "empty", ("doctor", "--no-connect"), 0, "ready", _with(DVD_INGEST_VIA=""), report=True),
     Case(
