@@ -206,3 +206,41 @@ def test_connection_of_another_source_is_refused_not_half_changed(fake, env, cap
         "`dvdrental airbyte apply` again; nothing was changed."
     ]
     assert writes(fake) == ["POST /sources", "POST /destinations", "POST /connections"]  # the first apply's
+
+
+def test_changed_destination_is_patched_without_its_token(fake, env, capsys, monkeypatch) -> None:
+    assert run(capsys, "apply")[0] == 0
+    (destination,) = fake.destinations.values()
+    destination["configuration"]["schema"] = "default"
+    monkeypatch.setenv("DATABRICKS_HTTP_PATH", "/sql/1.0/warehouses/def456")
+    assert run(capsys, "plan")[1] == [
+        "destination.configuration.http_path: '/sql/1.0/warehouses/abc123' -> '/sql/1.0/warehouses/def456'",
+        "destination.configuration.schema: 'default' -> 'bronze'",
+    ]
+    assert run(capsys, "apply")[0] == 0
+    assert writes(fake)[3:] == [f"PATCH /destinations/{destination['destinationId']}"]
+    sent = json.loads(fake.seen("PATCH")[0].body)
+    assert sent["configuration"]["schema"] == "bronze"
+    assert "personal_access_token" not in sent["configuration"]["authentication"]
+    assert destination["configuration"]["authentication"]["personal_access_token"] == TOKEN
+
+
+def test_resources_beyond_the_first_page_are_found(fake, env, capsys) -> None:
+    assert run(capsys, "apply")[0] == 0
+    (ours,) = fake.sources.values()
+    # 150 other sources listed before ours: it is on the second page of 100.
+    others = {f"other-{i}": {**ours, "sourceId": f"other-{i}", "name": f"team source {i}"} for i in range(150)}
+    fake.sources = {**others, ours["sourceId"]: ours}
+    assert run(capsys, "plan")[1] == ["no changes"]
+    assert [r.query.get("offset") for r in fake.seen("GET", "/sources")][-2:] == [["0"], ["100"]]
+    assert run(capsys, "apply")[1] == ["no changes"]
+    assert writes(fake) == ["POST /sources", "POST /destinations", "POST /connections"]
+
+
+def test_refused_credentials_are_one_line_exit_2(fake, env, capsys) -> None:
+    fake.reject_all_auth = True
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: ") and "AIRBYTE_CLIENT_ID" in line, line
+    assert writes(fake) == []
