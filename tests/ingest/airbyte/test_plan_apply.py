@@ -244,3 +244,36 @@ def test_refused_credentials_are_one_line_exit_2(fake, env, capsys) -> None:
     (line,) = err.strip().splitlines()
     assert line.startswith("error: ") and "AIRBYTE_CLIENT_ID" in line, line
     assert writes(fake) == []
+
+
+def test_a_failed_create_is_not_retried_and_a_rerun_finishes(fake, env, capsys) -> None:
+    # A create whose answer is lost may have happened: never repeated blindly, found by name on the rerun.
+    fake.faults.append(Fault("POST", "/connections", status=503))
+    code, lines, err = run(capsys, "apply")
+    assert code == 7 and len(lines) == 2 and "HTTP 503" in err
+    assert writes(fake) == ["POST /sources", "POST /destinations", "POST /connections"]
+    assert run(capsys, "apply")[0] == 0
+    assert writes(fake)[3:] == ["POST /connections"] and len(fake.setup_connections) == 1
+    assert run(capsys, "plan")[1] == ["no changes"]
+
+
+def test_a_source_of_another_type_is_refused_before_anything_is_written(fake, env, capsys) -> None:
+    assert run(capsys, "apply")[0] == 0
+    (source,) = fake.sources.values()
+    source["sourceType"] = "mysql"
+    source["configuration"]["sourceType"] = "mysql"
+    assert run(capsys, "plan")[1] == ["source.sourceType: 'mysql' -> 'postgres'"]
+    code, lines, err = run(capsys, "apply")
+    assert code == 10 and lines == []
+    assert "source 'dvdrental postgres' cannot be changed in place: source.sourceType: 'mysql' -> 'postgres'" in err
+    assert len(writes(fake)) == 3
+
+
+def test_two_resources_with_the_name_stop_the_command_naming_both(fake, env, capsys) -> None:
+    assert run(capsys, "apply")[0] == 0
+    (source,) = fake.sources.values()
+    twin = {**source, "sourceId": "5e1f0a9b-0000-4000-8000-0000000000ff"}
+    fake.sources[twin["sourceId"]] = twin
+    code, lines, err = run(capsys, "plan")
+    assert code == 10 and lines == []
+    assert f"holds 2 sources named 'dvdrental postgres' ({source['sourceId']}, {twin['sourceId']})" in err
