@@ -35,6 +35,13 @@ class AirbyteConnectionNotFound(AirbyteError, ConfigError):
     exit_code = 2
 
 
+class AirbyteWorkspaceNotFound(AirbyteError, ConfigError):
+    """Listing the workspace's sources, destinations or connections answered 404
+    (``ResourceNotFoundProblem``): AIRBYTE_WORKSPACE_ID is wrong. A setting to fix, hence exit 2."""
+
+    exit_code = 2
+
+
 class AirbyteContractError(AirbyteError):
     """The Airbyte connection is not configured the way the SQLMesh models
     expect (streams, sync mode, prefix, destination namespace). Nothing ran."""

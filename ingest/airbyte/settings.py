@@ -61,12 +61,14 @@ class AirbyteSettings:
     start_timeout_seconds: float = 300.0
     # True with AIRBYTE_AUTH=none: no credentials, no Authorization header (self-managed only).
     auth_disabled: bool = False
+    # False for ``dvdrental airbyte plan/apply``: they find (or create) the connection by name.
+    connection_required: bool = True
 
     def __post_init__(self) -> None:
         # Normalise once so every URL join downstream is a plain concatenation
         # (the SDK's own urljoin drops the base path: the bug we avoid).
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
-        if not self.connection_id:
+        if not self.connection_id and self.connection_required:
             raise MissingSettingError("AIRBYTE_CONNECTION_ID", "the Airbyte connection that loads bronze")
         if self.client_id and not self.client_secret:
             raise MissingSettingError(
@@ -142,13 +144,17 @@ class AirbyteSettings:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_env(cls) -> AirbyteSettings:
+    def from_env(cls, *, connection_required: bool = True) -> AirbyteSettings:
         """Read ``AIRBYTE_*`` from the environment / ``.env``.
 
         A missing required variable raises :class:`MissingSettingError`
-        naming it, before any network call.
+        naming it, before any network call. ``connection_required=False``: the set-up
+        commands, which look the connection up by name, need no AIRBYTE_CONNECTION_ID.
         """
-        connection_id = env.required("AIRBYTE_CONNECTION_ID", "the Airbyte connection that loads bronze")
+        if connection_required:
+            connection_id = env.required("AIRBYTE_CONNECTION_ID", "the Airbyte connection that loads bronze")
+        else:
+            connection_id = env.optional("AIRBYTE_CONNECTION_ID") or ""
         client_id = env.optional("AIRBYTE_CLIENT_ID")
         client_secret = env.optional("AIRBYTE_CLIENT_SECRET")
         api_token = env.optional("AIRBYTE_API_TOKEN")
@@ -170,6 +176,7 @@ class AirbyteSettings:
             cancel_on_termination=_boolean("AIRBYTE_CANCEL_ON_TERMINATION", True),
             start_timeout_seconds=env.number("AIRBYTE_START_TIMEOUT_SECONDS", 300.0),
             auth_disabled=_auth_disabled(),
+            connection_required=connection_required,
         )
 
 

@@ -99,6 +99,37 @@ class AirbyteTransport:
             self.retry.pause(attempt, what, reason, retry_after)
             attempt += 1
 
+    def json_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: t.Any = None,
+        retry: bool = True,
+        not_found: t.Callable[[], AirbyteError] | None = None,
+    ) -> t.Any:
+        """``method path`` below the API URL with a JSON body, answered with JSON, under :meth:`call`'s policy.
+
+        For the set-up endpoints (:mod:`.reconcile`), whose ``configuration`` the SDK models as a union
+        of hundreds of connector models: we send and read plain JSON instead. An error answer is raised as
+        the SDK's own :class:`~airbyte_api.errors.SDKError`, so retries, 401/403 and problem bodies are
+        handled exactly as for the SDK's operations.
+        """
+        url = self.settings.api_url + path
+        what = f"{method} {path}"
+
+        def operation() -> t.Any:
+            headers = {"accept": "application/json"}
+            if not self.settings.auth_disabled:
+                headers["authorization"] = f"Bearer {self.tokens.token()}"
+            response = self._http.request(method, url, params=query, json=body, headers=headers)
+            if response.status_code >= 400:
+                raise errors.SDKError("API error occurred", response)
+            return json_body(response)
+
+        return self.call(what, operation, retry=retry, not_found=not_found)
+
     def call(
         self,
         what: str,
@@ -207,8 +238,12 @@ def _refused(what: str, status: int, settings: AirbyteSettings) -> AirbyteAuthEr
         )
     return AirbyteAuthError(
         f"{what}: Airbyte refused the credentials (HTTP {status}). Check {_credential_names(settings)} "
-        f"and that they may access connection {settings.connection_id}."
+        f"and that they may access {_target(settings)}."
     )
+
+
+def _target(settings: AirbyteSettings) -> str:
+    return f"connection {settings.connection_id}" if settings.connection_id else "the workspace (AIRBYTE_WORKSPACE_ID)"
 
 
 def _credential_names(settings: AirbyteSettings) -> str:

@@ -27,6 +27,15 @@ Every request is recorded for assertions.
   ``state-conflict`` body) while the job it started shows up in ``GET /jobs`` later;
 * ``stuck_workflow``: try-again-later while no job is visible at all (airbytehq/airbyte#25920).
 
+The set-up endpoints (``dvdrental airbyte plan/apply``) keep a small workspace of their own:
+``sources``, ``destinations`` and ``setup_connections`` (id -> the response body), empty to begin
+with, served by ``GET /sources|/destinations|/connections?workspaceIds=…`` (filtered, ``limit``/``offset``),
+``POST`` (create) and ``PATCH /…/{id}`` (the configuration merged, as Airbyte's partial update does).
+Secrets in a configuration are answered masked, as Airbyte does. A workspace id other than
+``WORKSPACE_ID`` is answered with api-problems.yaml's ``ResourceNotFoundProblemResponse`` (404,
+``data`` a ``ProblemResourceData``: ``resourceType`` "workspace", ``resourceId`` the id), the problem
+that file documents for a resource that does not exist.
+
 The problem bodies carry the fields of ``airbyte-api/problems-api/src/main/openapi/api-problems.yaml``
 (``type``, ``title``, ``status``, ``detail`` with the schema's default, ``data``).
 """
@@ -41,6 +50,7 @@ import struct
 import threading
 import time
 import typing as t
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -250,6 +260,11 @@ class FakeAirbyte:
         # Every exchange is checked against Airbyte's OpenAPI description when the server stops
         # (tests/support/airbyte_openapi.py); a test that sends an off-contract body on purpose says so.
         self.check_contract = True
+        # The set-up endpoints' workspace (see the module's docstring).
+        self.workspaces = {WORKSPACE_ID}
+        self.sources: dict[str, dict[str, t.Any]] = {}
+        self.destinations: dict[str, dict[str, t.Any]] = {}
+        self.setup_connections: dict[str, dict[str, t.Any]] = {}
 
     # -- scripting helpers --------------------------------------------------
 
@@ -351,6 +366,9 @@ class FakeAirbyte:
             return 401, invalid_api_key_body(), {}
 
         with self.lock:
+            setup = self._setup(method, path, query, body)
+            if setup is not None:
+                return setup
             if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
                 return 200, self.connection, {}
             if method == "GET" and path.startswith("/connections/"):
@@ -376,6 +394,80 @@ class FakeAirbyte:
                     job.cancelled = True
                     return 200, self._job_json(job), {}
             return 404, resource_not_found_body(path.split("/")[1].rstrip("s"), path.rsplit("/", 1)[-1]), {}
+
+    # -- the set-up endpoints (called under the lock) ---------------------------------------------
+
+    def _setup(self, method: str, path: str, query: dict[str, list[str]], body: bytes):
+        """Answer a list, create or update of a source, destination or connection; None: not one of those."""
+        match = re.fullmatch(r"/(sources|destinations|connections)(?:/([^/]+))?", path)
+        if match is None or (method, match.group(2) is None) not in (("GET", True), ("POST", True), ("PATCH", False)):
+            return None
+        kind, resource_id = match.group(1), match.group(2)
+        store = {"sources": self.sources, "destinations": self.destinations}.get(kind, self.setup_connections)
+        if method == "GET":
+            wanted = [w for value in query.get("workspaceIds", []) for w in value.split(",") if w]
+            for workspace in wanted:
+                if workspace not in self.workspaces:
+                    return 404, resource_not_found_body("workspace", workspace), {}
+            rows = [r for r in store.values() if not wanted or r["workspaceId"] in wanted]
+            limit = int(query.get("limit", ["20"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+            answer: dict[str, t.Any] = {"data": [_masked(kind, r) for r in rows[offset : offset + limit]]}
+            if offset + limit < len(rows):
+                answer["next"] = f"{self.url}/{kind}?limit={limit}&offset={offset + limit}"
+            return 200, answer, {}
+        request = json.loads(body or b"{}")
+        if method == "PATCH":
+            if resource_id not in store:
+                return 404, resource_not_found_body(kind.rstrip("s"), resource_id), {}
+            current = store[resource_id]
+            for key, value in request.items():
+                current[key] = _merged(current.get(key), value) if key == "configuration" else value
+            return 200, _masked(kind, current), {}
+        if kind == "connections":
+            return self._create_connection(request)
+        workspace = request.get("workspaceId")
+        if workspace not in self.workspaces:
+            return 404, resource_not_found_body("workspace", str(workspace)), {}
+        singular = kind.rstrip("s")
+        type_field = f"{singular}Type"
+        new_id = str(uuid.uuid4())
+        store[new_id] = {
+            f"{singular}Id": new_id,
+            "name": request["name"],
+            type_field: request["configuration"].get(type_field, "unknown"),
+            "definitionId": str(uuid.uuid5(uuid.NAMESPACE_URL, request["configuration"].get(type_field, ""))),
+            "workspaceId": workspace,
+            "configuration": request["configuration"],
+            "createdAt": 1714557600,
+        }
+        return 200, _masked(kind, store[new_id]), {}
+
+    def _create_connection(self, request: dict[str, t.Any]):
+        source = self.sources.get(request.get("sourceId", ""))
+        if source is None:
+            return 404, resource_not_found_body("source", str(request.get("sourceId"))), {}
+        if request.get("destinationId") not in self.destinations:
+            return 404, resource_not_found_body("destination", str(request.get("destinationId"))), {}
+        new_id = str(uuid.uuid4())
+        body = {
+            "connectionId": new_id,
+            "name": request.get("name", "connection"),
+            "sourceId": request["sourceId"],
+            "destinationId": request["destinationId"],
+            "workspaceId": source["workspaceId"],
+            "status": request.get("status", "active"),
+            "schedule": request.get("schedule", {"scheduleType": "manual"}),
+            "configurations": request.get("configurations", {"streams": []}),
+            "createdAt": 1714557600,
+            "tags": [],
+            "prefix": request.get("prefix", ""),
+            "namespaceDefinition": request.get("namespaceDefinition", "destination"),
+            "namespaceFormat": request.get("namespaceFormat"),
+            "nonBreakingSchemaUpdatesBehavior": request.get("nonBreakingSchemaUpdatesBehavior", "ignore"),
+        }
+        self.setup_connections[new_id] = {k: v for k, v in body.items() if v is not None}
+        return 200, self.setup_connections[new_id], {}
 
     def _job_json(self, job: Job) -> dict[str, t.Any]:
         extra = self.final_extra if job.status in ("succeeded", "failed") else {}
@@ -438,6 +530,28 @@ class FakeAirbyte:
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_lifetime
         return 200, token_body(token, self.token_lifetime), {}
+
+
+# Configuration fields Airbyte answers masked (airbyte_secret in the connector specs).
+_SECRET_FIELDS = {"sources": (("password",),), "destinations": (("authentication", "personal_access_token"),)}
+MASK = "**********"
+
+
+def _masked(kind: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+    answer = json.loads(json.dumps(body))
+    for path in _SECRET_FIELDS.get(kind, ()):
+        node = answer.get("configuration", {})
+        for part in path[:-1]:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict) and path[-1] in node:
+            node[path[-1]] = MASK
+    return answer
+
+
+def _merged(current: t.Any, patch: t.Any) -> t.Any:
+    if isinstance(current, dict) and isinstance(patch, dict):
+        return {**current, **{k: _merged(current.get(k), v) for k, v in patch.items()}}
+    return patch
 
 
 class _Handler(BaseHTTPRequestHandler):

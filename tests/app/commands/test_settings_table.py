@@ -62,6 +62,12 @@ SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} 
     "DVD_GRANT_AIRBYTE_PRINCIPAL",
     "DVD_GRANT_SQLMESH_PRINCIPAL",
     "DVD_GRANT_READER_PRINCIPAL",
+    "AIRBYTE_WORKSPACE_ID",
+    "AIRBYTE_SOURCE_HOST",
+    "AIRBYTE_SOURCE_PORT",
+    "AIRBYTE_SOURCE_DATABASE",
+    "AIRBYTE_SOURCE_USER",
+    "AIRBYTE_SOURCE_PASSWORD",
 }
 
 CLOSED = f"postgresql://dvdrental@127.0.0.1:{free_port()}/dvdrental?connect_timeout=2"  # nothing listens
@@ -88,6 +94,18 @@ _PRINCIPALS = {
     "DVD_GRANT_AIRBYTE_PRINCIPAL": "airbyte-writer",
     "DVD_GRANT_SQLMESH_PRINCIPAL": "sqlmesh-sp",
     "DVD_GRANT_READER_PRINCIPAL": "preset-reader",
+}
+_SETUP = {  # `dvdrental airbyte plan/apply`: the described source and destination
+    **AIRBYTE,
+    "AIRBYTE_WORKSPACE_ID": "0c6f5a2e-3b1d-4e8f-a7c9-5d2e1f0a9b33",
+    "AIRBYTE_SOURCE_HOST": "pg.example.com",
+    "AIRBYTE_SOURCE_DATABASE": "dvdrental",
+    "AIRBYTE_SOURCE_USER": "airbyte_reader",
+    "AIRBYTE_SOURCE_PASSWORD": "not-a-real-password",
+    "DATABRICKS_SERVER_HOSTNAME": "dbc-1234.cloud.databricks.com",
+    "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/abc123",
+    "DATABRICKS_CATALOG": "main",
+    "DATABRICKS_TOKEN": "not-a-real-token",
 }
 _SMTP = {
     "DVD_ALERT_SMTP_HOST": "127.0.0.1",
@@ -651,6 +669,34 @@ TABLE: tuple[Case, ...] = (
     *(
         Case(name, "empty", ("databricks", "grants"), 2, "is not set", {**_PRINCIPALS, name: ""})
         for name in ("DVD_GRANT_AIRBYTE_PRINCIPAL", "DVD_GRANT_SQLMESH_PRINCIPAL", "DVD_GRANT_READER_PRINCIPAL")
+    ),
+    # `dvdrental airbyte plan/apply`: the set-up's settings, each required (the port has a default).
+    *(
+        Case(name, "empty", ("airbyte", command), 2, "is not set", {**_SETUP, name: ""})
+        for name in (
+            "AIRBYTE_WORKSPACE_ID",
+            "AIRBYTE_SOURCE_HOST",
+            "AIRBYTE_SOURCE_DATABASE",
+            "AIRBYTE_SOURCE_USER",
+            "AIRBYTE_SOURCE_PASSWORD",
+        )
+        for command in ("plan", "apply")
+    ),
+    Case(
+        "AIRBYTE_SOURCE_PORT",
+        "malformed",
+        ("airbyte", "plan"),
+        2,
+        "is not a port number",
+        {**_SETUP, "AIRBYTE_SOURCE_PORT": "5432x"},
+    ),
+    Case(
+        "AIRBYTE_SOURCE_PORT",
+        "wrong kind",
+        ("airbyte", "apply"),
+        2,
+        "is not a port number",
+        {**_SETUP, "AIRBYTE_SOURCE_PORT": "70000"},
     ),
     Case(
         "DVD_ALERT_SMTP_PORT",
