@@ -168,7 +168,7 @@ def _pyspark_home() -> Path:
 
     spec = importlib.util.find_spec("pyspark")
     if spec is None or not spec.origin:
-        raise ConfigError("pyspark is not installed: the local Databricks endpoint needs it (`pip install -e '.[dev]'`)")
+        raise ConfigError("pyspark is not installed: the local endpoint needs it (`pip install -e '.[dev]'`)")
     return Path(spec.origin).parent
 
 
@@ -292,7 +292,8 @@ def start(directory: Path | None = None, timeout: float = START_TIMEOUT_SECONDS)
             stop(directory)
             raise WarehouseError(f"the local Databricks endpoint did not listen within {timeout:.0f}s: see {log}")
         time.sleep(0.5)
-    logger.info("local Databricks endpoint on https://%s:%s/%s (%.0fs)", HOST, port, HTTP_PATH, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    logger.info("local Databricks endpoint on https://%s:%s/%s (%.0fs)", HOST, port, HTTP_PATH, seconds)
     return endpoint
 
 
@@ -368,8 +369,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         if args.action == "start":
             endpoint = start()
             print(
-                f"local Databricks endpoint: DATABRICKS_SERVER_HOSTNAME={HOST} DATABRICKS_HTTP_PATH={endpoint.http_path}"
-                f" port {endpoint.port}, CA {endpoint.ca_file} (pid {endpoint.pid})"
+                f"local Databricks endpoint: DATABRICKS_SERVER_HOSTNAME={HOST} "
+                f"DATABRICKS_HTTP_PATH={endpoint.http_path} port {endpoint.port}, CA {endpoint.ca_file} (pid {endpoint.pid})"
             )
         elif args.action == "stop":
             print("local Databricks endpoint stopped" if stop() else "local Databricks endpoint was not running")
