@@ -370,7 +370,8 @@ def main(argv: t.Sequence[str] | None = None) -> int:
             endpoint = start()
             print(
                 f"local Databricks endpoint: DATABRICKS_SERVER_HOSTNAME={HOST} "
-                f"DATABRICKS_HTTP_PATH={endpoint.http_path} port {endpoint.port}, CA {endpoint.ca_file} (pid {endpoint.pid})"
+                f"DATABRICKS_HTTP_PATH={endpoint.http_path} port {endpoint.port}, "
+                f"CA {endpoint.ca_file} (pid {endpoint.pid})"
             )
         elif args.action == "stop":
             print("local Databricks endpoint stopped" if stop() else "local Databricks endpoint was not running")
