@@ -78,6 +78,7 @@ class Adjusted:
 
     log: StatementLog
     fired: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)  # Thrift round trips by method (OpenSession, ...)
     # the connector's own Cursor.execute, without the stand-ins (to show a statement still fails)
     unadjusted_execute: t.Callable[..., t.Any] = field(default=lambda *args: None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -87,6 +88,10 @@ class Adjusted:
     def count(self, name: str) -> None:
         with self._lock:
             self.fired[name] += 1
+
+    def count_request(self, method: str) -> None:
+        with self._lock:
+            self.requests[method] += 1
 
 
 # -- the adjustments, each a function of what the connector sends or receives ---------------------
@@ -216,6 +221,7 @@ def connector_adjusted(
     def adjusted_request(self: t.Any, method: t.Any, request: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
         response = make_request(self, method, request, *args, **kwargs)
         name = getattr(method, "__name__", "")
+        adjusted.count_request(name)
         if name == "OpenSession" and "open_session_protocol" not in skip:
             on("open_session_protocol", open_session_protocol(response))
         elif name == "GetResultSetMetadata":

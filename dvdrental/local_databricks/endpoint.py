@@ -376,9 +376,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         elif args.action == "stop":
             print("local Databricks endpoint stopped" if stop() else "local Databricks endpoint was not running")
         else:
-            endpoint = running()
-            print(f"running on port {endpoint.port} (pid {endpoint.pid})" if endpoint else "not running")
-            return 0 if endpoint else 1
+            found = running()
+            print(f"running on port {found.port} (pid {found.pid})" if found else "not running")
+            return 0 if found else 1
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
