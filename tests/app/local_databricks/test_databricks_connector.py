@@ -26,6 +26,7 @@ import os
 import secrets
 import shutil
 import typing as t
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -176,12 +177,20 @@ def connector_run(
                 run.dev = forward_only_dev_plan(ctx, log)
                 if run.dev.error is None:
                     try:
+                        # dev first: SQLMesh diffs a model only when the source's snapshot is the
+                        # forward-only one (a forward-only change keeps prod's version), so prod:dev is empty.
                         run.diff = ctx.table_diff(
-                            source="prod", target=DEV, select_models=[FORWARD_ONLY_MODEL], show=False
+                            source=DEV, target="prod", select_models=[FORWARD_ONLY_MODEL], show=False
                         )[0]
                     except Exception as error:  # examined by the test
                         run.diff_error = error
             written = log.write(STATEMENT_LOG)
+            for phase in (run.plan, run.daily, run.dev):
+                if phase is not None:
+                    print(
+                        f"\n{phase.name}: {len(phase.statements)} statements, {dict(sorted(Counter(phase.kinds()).items()))}"
+                    )
+            print(f"\nThrift requests by method: {dict(sorted(adjusted.requests.items()))}")
             print(
                 f"\n{len(log.statements)} statements through the connector, by kind: "
                 f"{dict(sorted(log.counts().items()))}; log: {written}; adjustments fired: {dict(adjusted.fired)}"
@@ -248,7 +257,7 @@ def test_forward_only_dev_plan_and_table_diff(connector_run: ConnectorRun) -> No
     stats = connector_run.diff.row_diff()
     # The dev table is the prod table plus one NULL column: the same rows by grain.
     assert stats.s_only_count == 0 and stats.t_only_count == 0, (stats.s_only_count, stats.t_only_count)
-    assert stats.join_count == stats.source_count == stats.target_count
+    assert stats.join_count == stats.source_count == stats.target_count > 0
 
 
 @pytest.mark.parametrize(
