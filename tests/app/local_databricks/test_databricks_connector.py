@@ -188,7 +188,8 @@ def connector_run(
             for phase in (run.plan, run.daily, run.dev):
                 if phase is not None:
                     print(
-                        f"\n{phase.name}: {len(phase.statements)} statements, {dict(sorted(Counter(phase.kinds()).items()))}"
+                        f"\n{phase.name}: {len(phase.statements)} statements, "
+                        f"{dict(sorted(Counter(phase.kinds()).items()))}"
                     )
             print(f"\nThrift requests by method: {dict(sorted(adjusted.requests.items()))}")
             print(
