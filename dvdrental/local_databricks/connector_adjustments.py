@@ -204,9 +204,12 @@ def connector_adjusted(
         if fired:
             adjusted.count(name)
 
-    connection_init = client.Connection.__init__
-    make_request = ThriftDatabricksClient.make_request
-    execute = client.Cursor.execute
+    # The connector's own functions, also when adjustments are already on (a nested call, e.g. with
+    # ``skip`` to show one is still needed, must wrap the originals, not the outer adjustments).
+    connection_init = _unadjusted(client.Connection.__init__)
+    make_request = _unadjusted(ThriftDatabricksClient.make_request)
+    execute = _unadjusted(client.Cursor.execute)
+    saved = (client.Connection.__init__, ThriftDatabricksClient.make_request, client.Cursor.execute)
     adjusted.unadjusted_execute = execute
 
     def adjusted_init(self: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
@@ -254,12 +257,20 @@ def connector_adjusted(
         finally:
             adjusted.log.add(dataclasses.replace(statement, seconds=time.monotonic() - started))
 
+    for wrapper, original in (
+        (adjusted_init, connection_init),
+        (adjusted_request, make_request),
+        (execute_with_stand_ins, execute),
+    ):
+        setattr(wrapper, "__unadjusted__", original)  # noqa: B010  (a marker on a function)
     client.Connection.__init__ = adjusted_init  # type: ignore[method-assign]
     ThriftDatabricksClient.make_request = adjusted_request  # type: ignore[method-assign]
     client.Cursor.execute = execute_with_stand_ins  # type: ignore[method-assign]
     try:
         yield adjusted
     finally:
-        client.Connection.__init__ = connection_init  # type: ignore[method-assign]
-        ThriftDatabricksClient.make_request = make_request  # type: ignore[method-assign]
-        client.Cursor.execute = execute  # type: ignore[method-assign]
+        client.Connection.__init__, ThriftDatabricksClient.make_request, client.Cursor.execute = saved  # type: ignore[method-assign]
+
+
+def _unadjusted(function: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    return t.cast(t.Callable[..., t.Any], getattr(function, "__unadjusted__", function))

