@@ -37,7 +37,7 @@ system-deps:
 	else \
 		echo "note: no chromium: the browser tests will be skipped (install Debian's 'chromium' package)"; \
 	fi
-	@# Java 17 for the local Spark proof of the models (tests/app/local_databricks/test_spark_gateway.py; DVD_SKIP_SPARK=1 skips it).
+	@# Java 17 (with keytool) for the local Databricks endpoint (tests/app/local_databricks/test_databricks_connector.py; DVD_SKIP_SPARK=1 skips it).
 	@if command -v java >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing Java 17 for Spark (apt-get install openjdk-17-jre-headless)"; \

@@ -76,25 +76,41 @@ def register(
     The data is copied into the Spark warehouse (CTAS), so the Parquet files can go afterwards.
     Returns the row count of each table.
     """
+    return copy_tables(lambda sql: [tuple(row) for row in spark.sql(sql).collect()], files, columns)
+
+
+def copy_tables(
+    run: t.Callable[[str], list[tuple]],
+    files: dict[str, Path],
+    columns: dict[str, list[tuple[str, str]]] | None = None,
+) -> dict[str, int]:
+    """(Re)create each ``bronze.raw_dvd_*`` table from its Parquet file through ``run`` (a
+    statement in, its rows out: a SparkSession's or a SQL connector cursor's), typed as declared."""
     columns = columns or declared_columns()
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {BRONZE_SCHEMA}")
+    run(f"CREATE DATABASE IF NOT EXISTS {BRONZE_SCHEMA}")
     counts: dict[str, int] = {}
     for fqn, path in files.items():
         declared = columns[fqn]
         select = ",\n  ".join(f"CAST(`{name}` AS {type_}) AS `{name}`" for name, type_ in declared)
-        spark.sql(f"DROP TABLE IF EXISTS {fqn}")
-        spark.sql(f"CREATE TABLE {fqn} USING parquet AS\nSELECT\n  {select}\nFROM parquet.`{path}`")
-        counts[fqn] = spark.table(fqn).count()
+        run(f"DROP TABLE IF EXISTS {fqn}")
+        run(f"CREATE TABLE {fqn} USING parquet AS\nSELECT\n  {select}\nFROM parquet.`{path}`")
+        counts[fqn] = int(run(f"SELECT COUNT(*) FROM {fqn}")[0][0])
         logger.info("spark %s: %s rows", fqn, counts[fqn])
     return counts
 
 
 def load_into_spark(spark: SparkSession, warehouse: Path | None = None) -> dict[str, int]:
     """Copy every bronze table of the DuckDB warehouse into ``spark``; row counts per table."""
+    return load_through(lambda sql: [tuple(row) for row in spark.sql(sql).collect()], warehouse)
+
+
+def load_through(run: t.Callable[[str], list[tuple]], warehouse: Path | None = None) -> dict[str, int]:
+    """Copy every bronze table of the DuckDB warehouse through ``run`` (e.g. a SQL connector cursor
+    on the local Databricks endpoint, which reads the Parquet files from this machine)."""
     warehouse = warehouse or warehouse_path()
     staging = Path(tempfile.mkdtemp(prefix="dvd-bronze-parquet-"))
     try:
-        return register(spark, export_parquet(warehouse, staging))
+        return copy_tables(run, export_parquet(warehouse, staging))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

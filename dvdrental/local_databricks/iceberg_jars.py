@@ -84,8 +84,9 @@ def relocate_path(path: str) -> str:
 _FIXED_SIZES = {3: 4, 4: 4, 5: 8, 6: 8, 7: 2, 8: 2, 9: 4, 10: 4, 11: 4, 12: 4, 15: 3, 16: 2, 17: 4, 18: 4, 19: 2, 20: 2}
 
 
-def relocate_class(data: bytes) -> bytes:
-    """A class file with every CONSTANT_Utf8 of its constant pool relocated; the rest verbatim."""
+def relocate_class(data: bytes, rewrite: t.Callable[[bytes], bytes] = relocate_bytes) -> bytes:
+    """A class file with every CONSTANT_Utf8 of its constant pool passed through ``rewrite``
+    (by default: Jackson relocated); the rest verbatim."""
     if data[:4] != b"\xca\xfe\xba\xbe":
         raise ValueError("not a class file")
     (count,) = struct.unpack_from(">H", data, 8)
@@ -95,7 +96,7 @@ def relocate_class(data: bytes) -> bytes:
         tag = data[pos]
         if tag == 1:
             (length,) = struct.unpack_from(">H", data, pos + 1)
-            value = relocate_bytes(data[pos + 3 : pos + 3 + length])
+            value = rewrite(data[pos + 3 : pos + 3 + length])
             if len(value) > 0xFFFF:
                 raise ValueError("relocated constant longer than 65535 bytes")
             out += bytes([1]) + struct.pack(">H", len(value)) + value

@@ -852,7 +852,12 @@ def test_every_setting_read_is_in_the_table() -> None:
     names |= {s.name for gw in GATEWAYS.values() for s in gw.all_settings()}
     covered = {c.setting for c in TABLE}
     # Read only by the Spark proof's helpers (python -m dvdrental.local_databricks.*) and SQLMesh's own switch.
-    not_user_settings = {"DVD_SPARK_DIR", "DVD_SPARK_JARS_DIR", "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"}
+    not_user_settings = {
+        "DVD_SPARK_DIR",
+        "DVD_SPARK_JARS_DIR",
+        "DVD_DATABRICKS_LOCAL_DIR",
+        "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS",
+    }
     assert sorted(names - covered - not_user_settings) == []
 
 
