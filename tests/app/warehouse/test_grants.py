@@ -1,8 +1,8 @@
 """The Unity Catalog grants (dvdrental/warehouse/grants.py, `dvdrental databricks grants`).
 
 Spark cannot run GRANT, so the grants are checked against statements: here against hand-written ones
-of each kind and against what the dashboard sends; tests/app/local_databricks/test_spark_gateway.py
-checks them against every statement SQLMesh's Databricks adapter sent in the Spark proof.
+of each kind and against what the dashboard sends; tests/app/local_databricks/test_databricks_connector.py
+checks them against every statement SQLMesh sent through the real SQL connector in the local endpoint proof.
 """
 
 from __future__ import annotations
