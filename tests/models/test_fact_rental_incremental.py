@@ -19,6 +19,7 @@ import pytest
 
 from dvdrental.warehouse import context as transform
 from ingest.bronze import load_bronze
+from tests.support.answers import assert_rows_equal_by_key, fact_rows_sql, source_fact_rows
 from tests.support.warehouses import (
     build_warehouse,
     copy_warehouse,
@@ -164,6 +165,25 @@ def test_daily_run_touches_only_changed_rentals_and_equals_a_rebuild(
             warehouse, f"SELECT rental_id FROM gold.report_rentals WHERE _changed_at <> TIMESTAMP '{first_changed_at}'"
         )
     } == rewritten
+
+    # The moved payment's revenue, and every other rental's, is what plain SQL on the changed source says
+    # (a bug the incremental path shared with a rebuild would pass the comparison below, not this one).
+    with psycopg.connect(source_db) as conn:
+        source_fact = source_fact_rows(conn)
+        moved = conn.execute(
+            "SELECT r.rental_id, COALESCE(sum(p.amount), 0), count(p.payment_id) FROM rental r "
+            "LEFT JOIN payment p ON p.rental_id = r.rental_id WHERE r.rental_id IN (%s, %s) GROUP BY 1 ORDER BY 1",
+            (changed["moved_from"], changed["moved_to"]),
+        ).fetchall()
+    assert (
+        query(
+            warehouse,
+            "SELECT rental_id, payment_amount, payment_count FROM gold.fact_rental "
+            f"WHERE rental_id IN ({changed['moved_from']}, {changed['moved_to']}) ORDER BY 1",
+        )
+        == moved
+    )
+    assert_rows_equal_by_key("gold.fact_rental after the daily run", query(warehouse, fact_rows_sql()), source_fact)
 
     # Everything the run changed equals a warehouse built from scratch on the changed source.
     rebuilt = build_warehouse(source_db, tmp_path / "rebuild" / "dvdrental.duckdb")
