@@ -8,6 +8,7 @@ import pytest
 
 from dvdrental.commands import main
 from dvdrental.warehouse import gateways
+from tests.support.required import missing
 
 # Distinctive fake values: none of them may ever appear in doctor's output.
 FAKE_DATABRICKS = {
@@ -141,9 +142,7 @@ def test_read_only_warehouse_is_not_ready(clean_env, tmp_path, monkeypatch, caps
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True)
     if mounted.returncode != 0:
-        pytest.skip(
-            f"cannot mount a tmpfs to make a read-only warehouse (needs root): {mounted.stderr.decode().strip()}"
-        )
+        missing(f"cannot mount a tmpfs to make a read-only warehouse (needs root): {mounted.stderr.decode().strip()}")
     try:
         warehouse = disk / "dvdrental.duckdb"
         duckdb.connect(str(warehouse)).close()

@@ -38,6 +38,7 @@ from dvdrental.superset.errors import SupersetError
 from dvdrental.superset.local import LocalSuperset, start_local
 from foundation.paths import PROJECT_ROOT
 from tests.support.browser import open_browser, require_browser, screenshot
+from tests.support.required import missing
 from tests.support.warehouses import copy_warehouse, query, warehouse_env
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
@@ -94,7 +95,7 @@ def superset(module_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
         local = start_local(module_warehouse, home=tmp_path_factory.mktemp("superset_home"))
     except SupersetError as error:
         if "pip install" in str(error) or "virtual environment" in str(error):
-            pytest.skip(f"Apache Superset cannot be installed on this machine: {error}")
+            missing(f"Apache Superset cannot be installed on this machine: {error}")
         raise
     print(f"\nSuperset home ready, server up and bundle imported in {time.monotonic() - started:.1f} s")
     try:

@@ -24,6 +24,7 @@ from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
 from ingest.tables import SOURCE_TABLES
 from tests.support.loads import bronze_state, spawn_load, wait_for_copy_of
+from tests.support.required import missing
 
 SCAN_DELAY = 0.08  # seconds each scan of a slowed table waits before its first row
 
@@ -148,7 +149,7 @@ def _tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if result.returncode != 0:
-        pytest.skip(
+        missing(
             f"cannot mount a tmpfs to simulate a full/read-only disk (needs root): {result.stderr.decode().strip()}"
         )
     try:
