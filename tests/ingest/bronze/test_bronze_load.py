@@ -7,6 +7,7 @@ and a failed or killed load leaves the previous generation intact.
 
 from __future__ import annotations
 
+import logging
 import json
 import os
 import signal
@@ -251,7 +252,9 @@ def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, wa
     assert bronze_state(warehouse) == before
 
 
-def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str, warehouse: Path) -> None:
+def test_a_reader_holding_the_warehouse_briefly_is_waited_for(
+    pristine_dsn: str, warehouse: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A dashboard query (Superset, `dvdrental answers`) holds the file read-only for a moment; a load
     that starts meanwhile waits for it (up to LOCK_WAIT_SECONDS) instead of failing with exit 4."""
     from foundation.warehouse_file import LOCK_WAIT_SECONDS
@@ -265,7 +268,7 @@ def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str,
             sys.executable,
             "-c",
             "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
-            "time.sleep(float(sys.argv[2])); c.close()",
+            "time.sleep(float(sys.argv[2])); c.close(); print('closed', flush=True)",
             str(warehouse),
             str(hold_seconds),
         ],
@@ -274,9 +277,14 @@ def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        caplog.set_level(logging.DEBUG, logger="foundation.warehouse_file")
         result = load_bronze(pristine_dsn, warehouse, progress=False)
+        # the reader let go by itself (it was not killed) while the load waited for it
+        assert holder.wait(timeout=30) == 0 and holder.stdout.readline().strip() == "closed"
     finally:
         holder.kill()
         holder.wait()
+    waits = [r for r in caplog.records if "held by another process; trying again" in r.getMessage()]
+    assert waits, "the load never had to wait: the reader was not holding the file when it started"
     assert result.generation_id == generation + 1
     assert bronze_state(warehouse)["rental"][1] == generation + 1
