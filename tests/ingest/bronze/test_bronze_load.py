@@ -7,8 +7,8 @@ and a failed or killed load leaves the previous generation intact.
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 import os
 import signal
 import subprocess
