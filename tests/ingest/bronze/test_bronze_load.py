@@ -167,6 +167,35 @@ def test_failure_half_way_keeps_previous_generation(source_db: str, warehouse: P
     assert bronze_state(warehouse) == before
 
 
+def test_a_copy_short_of_the_source_count_is_refused(source_db: str, warehouse: Path) -> None:
+    """The row-count guard (ingest/bronze/direct.py): a table whose copy holds fewer rows than the
+    source's count(*) in the same snapshot is a failed load, not a quietly short bronze.
+
+    `rental` becomes a view whose filter counts the rows it has seen in the session (a GUC, which a
+    read-only transaction may set): the loader's count(*) reads all 16,044 rows, its copy after that
+    the first 16,039 only. What a source that changes under a careless reader would do."""
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    rentals = 16044
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM rental").fetchone() == (rentals,)
+        conn.execute("ALTER TABLE rental RENAME TO rental_data")
+        conn.execute(
+            "CREATE FUNCTION second_read_drops_five() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$ "
+            "DECLARE seen int := coalesce(nullif(current_setting('dvd_test.rows_seen', true), ''), '0')::int + 1; "
+            "BEGIN PERFORM set_config('dvd_test.rows_seen', seen::text, false); "
+            f"RETURN seen <= {rentals} + {rentals - 5}; END $$"
+        )
+        conn.execute("CREATE VIEW rental AS SELECT * FROM rental_data WHERE second_read_drops_five()")
+    with pytest.raises(LoadError) as failure:
+        load_bronze(source_db, warehouse, progress=False)
+    assert str(failure.value) == (
+        f"bronze.raw_dvd_rental got {rentals - 5} rows but the source snapshot has {rentals}; "
+        "bronze is unchanged (previous generation kept)."
+    )
+    assert bronze_state(warehouse) == before
+
+
 def test_missing_table_fails_before_touching_bronze(source_db: str, warehouse: Path) -> None:
     load_bronze(source_db, warehouse, progress=False)
     before = bronze_state(warehouse)
