@@ -29,7 +29,7 @@ system-deps:
 		echo "PostgreSQL server binaries are missing: install them (e.g. 'sudo apt-get install postgresql'" \
 		     "or 'brew install postgresql@16'), or set DVD_SOURCE_DSN to an existing server." >&2; exit 1; \
 	fi
-	@# Chromium for the browser tests (lineage UI, dashboard); optional: they skip without it.
+	@# Chromium for the browser tests (lineage UI, dashboard); optional: they skip without it (and fail under CI=true).
 	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing Chromium for the browser tests (apt-get install chromium)"; \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import typing as t
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -17,13 +18,29 @@ from foundation.paths import PROJECT_ROOT
 
 _loaded = False
 
+# The .env file to read instead of <project>/.env (os.devnull: none). The test suite sets it so a
+# developer's own .env never fills in a setting a test left out on purpose.
+ENV_FILE_ENV = "DVD_ENV_FILE"
+
+
+def env_file() -> Path:
+    """The .env file settings are read from: ``$DVD_ENV_FILE``, else ``<project>/.env``."""
+    configured = os.environ.get(ENV_FILE_ENV)
+    return Path(configured) if configured else PROJECT_ROOT / ".env"
+
 
 def load_env_file() -> None:
-    """Load ``<project>/.env`` once; real environment variables win over it."""
+    """Load the .env file (:func:`env_file`) once; real environment variables win over it."""
     global _loaded
     if not _loaded:
-        load_dotenv(PROJECT_ROOT / ".env", override=False)
         _loaded = True
+        path = env_file()
+        if os.environ.get(ENV_FILE_ENV) and not path.exists():
+            raise ConfigError(
+                f"{ENV_FILE_ENV}={path} does not exist: point it at a .env file, "
+                f"or unset it to read {PROJECT_ROOT / '.env'}."
+            )
+        load_dotenv(path, override=False)
 
 
 def optional(name: str, default: str | None = None) -> str | None:

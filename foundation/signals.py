@@ -37,6 +37,22 @@ def _raise_terminated(signum: int, frame: types.FrameType | None) -> None:
     raise Terminated("terminated (SIGTERM)")
 
 
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM a library turned into an error of its own, else None.
+
+    DuckDB stops a running query when the signal handler raises, and raises
+    ``RuntimeError: Query interrupted`` chained from our :class:`Terminated` (or Ctrl-C's
+    ``KeyboardInterrupt``): re-raised as it is, that would be a traceback and exit 1 instead of
+    the interrupt's clean end (exit 143 or 130).
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _in_finalizer(frame: types.FrameType | None) -> bool:
     while frame is not None:
         if frame.f_code.co_name == "__del__":

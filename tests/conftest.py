@@ -9,12 +9,20 @@ into each other.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ingest.source import LocalPostgres
+from foundation.settings import ENV_FILE_ENV
+
+# A developer's own .env (git-ignored, beside the checkout) must not fill in a setting a test left out
+# on purpose: every settings read in this process and in the subprocesses it starts (they inherit the
+# environment) reads no .env at all. A test of the .env itself points DVD_ENV_FILE at its own file.
+os.environ[ENV_FILE_ENV] = os.devnull
+
+from ingest.source import LocalPostgres  # noqa: E402
 
 # Registered here, once: a fixture imported into several test modules is a separate fixture in each
 # (a session-scoped one then builds once per module). Built once, it is read or copied, never changed.

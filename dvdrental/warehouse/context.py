@@ -30,6 +30,7 @@ from foundation.paths import PROJECT_ROOT, WAREHOUSE_ENV, export_warehouse_path
 from foundation.settings import temporary_env
 
 if t.TYPE_CHECKING:
+    import duckdb
     from sqlmesh import Context
 
     from dvdrental.warehouse.console import RunObservations
@@ -60,17 +61,28 @@ def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]
     if os.environ["SQLMESH__DISABLE_ANONYMIZED_ANALYTICS"].lower() in ("1", "true", "yes"):
         analytics.disable_analytics()
 
+    probe = None
     if gateway and gateway != "local":
         require_settings(gateway)  # a one-line error naming each missing variable
     else:
         require_settings(LOCAL)  # its memory limit, before config.yaml refuses it in a traceback
-        _refuse_locked_warehouse()
-    guard_notifications()  # a notification receiver that is down never decides a run's outcome
-    set_console(PipelineConsole())  # the Context takes the console that is set when it is made
-    # config.yaml renders the databricks/spark gateways only when asked for by name; the
-    # variable is set only while the config loads, so it does not leak into later contexts.
-    with temporary_env(SQLMESH_GATEWAY=gateway or os.environ.get("SQLMESH_GATEWAY")):
-        return Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+        probe = _hold_free_warehouse()
+    try:
+        guard_notifications()  # a notification receiver that is down never decides a run's outcome
+        set_console(PipelineConsole())  # the Context takes the console that is set when it is made
+        # config.yaml renders the databricks/spark gateways only when asked for by name; the
+        # variable is set only while the config loads, so it does not leak into later contexts.
+        with temporary_env(SQLMESH_GATEWAY=gateway or os.environ.get("SQLMESH_GATEWAY")):
+            ctx = Context(paths=[str(p) for p in (paths or [PROJECT_ROOT])], gateway=gateway)
+        if probe is not None:
+            # SQLMesh's own connection, opened while the probe still holds the file: DuckDB hands
+            # a second connection in the same process the database the probe opened (same path,
+            # same configuration: foundation.duckdb_memory), so the file's lock is never let go.
+            ctx.engine_adapter.connection  # noqa: B018 - opening it is the point
+        return ctx
+    finally:
+        if probe is not None:
+            probe.close()
 
 
 def observations(ctx: "Context") -> "RunObservations":
@@ -83,24 +95,28 @@ def observations(ctx: "Context") -> "RunObservations":
     return console.observed
 
 
-def _refuse_locked_warehouse() -> None:
-    """Fail with one clear line when another process holds the DuckDB warehouse.
+def _hold_free_warehouse() -> "duckdb.DuckDBPyConnection | None":
+    """Open the DuckDB warehouse once it is free, or fail with one clear line when it stays held.
 
-    SQLMesh opens the file lazily, on its first state query, and a lock conflict
-    there surfaces as a raw DuckDB traceback. A short probe here turns it into a
-    :class:`WarehouseError` (exit 4) before anything is read or written.
+    SQLMesh opens the file lazily, on its first state query, and a lock conflict there surfaces
+    as a raw DuckDB traceback. This probe waits (:func:`connect_when_free`) for a reader that holds
+    the file for one query and turns a process that keeps it open into a :class:`WarehouseError`
+    (exit 4) before anything is read or written. The caller keeps the returned connection until
+    SQLMesh's own is open: closed earlier, a reader arriving in between would take the file and
+    fail the run after all. None when there is nothing to hold (no file yet, or this process
+    already has it open in another way, which is SQLMesh's to report).
     """
     import duckdb
 
     path = os.environ.get(WAREHOUSE_ENV)
     if not path or not os.path.exists(path):
-        return  # nobody can hold a file that does not exist yet
+        return None  # nobody can hold a file that does not exist yet
     try:
-        connect_when_free(Path(path)).close()  # a reader holding it for one query is waited for
+        return connect_when_free(Path(path))  # a reader holding it for one query is waited for
     except duckdb.Error as error:
         if is_lock_error(error):
             raise locked_warehouse_error(path, error) from None
-        # anything else (e.g. this process already has it open differently) is SQLMesh's to report
+        return None
 
 
 @contextlib.contextmanager

@@ -79,7 +79,7 @@ def run_sync(
         report = _check_contract(client)
         report.raise_for_problems()
         job, attached = start_or_attach(client)
-        final = wait_for_job(client, job)
+        final = wait_for_job(client, job, clock=client.clock)  # the client's clock paces its sleeps too
     finally:
         if owns_client:
             client.close()

@@ -36,6 +36,7 @@ from foundation.errors import (
     first_line,
 )
 from foundation.paths import warehouse_path
+from foundation.signals import interrupt_behind
 from ingest.bronze.duckdb_postgres import (
     SOURCE_ALIAS,
     attach_source,
@@ -131,8 +132,11 @@ def load_bronze(
                 con.execute("COMMIT")
             except duckdb.Error as error:  # disk full, read-only, failed commit
                 raise _warehouse_write_error(warehouse, error) from None
-        except BaseException:
+        except BaseException as error:
             _rollback(con)
+            interrupt = interrupt_behind(error)
+            if interrupt is not None and interrupt is not error:  # DuckDB's "Query interrupted"
+                raise interrupt from None
             raise
     finally:
         con.close()

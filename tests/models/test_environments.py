@@ -142,3 +142,30 @@ def test_stale_bronze_fails_the_freshness_audit_naming_table_and_age(built: Path
     message = str(failure.value)
     assert "bronze_is_fresh" in message and "raw_dvd_rental" in message
     assert "72." in message or "71." in message  # the age in hours is printed with the failing row
+
+
+@pytest.mark.parametrize(
+    ("age", "fresh"),
+    [(25 * 60 + 50, True), (26 * 60 + 10, False)],  # minutes
+    ids=["25h50m: fresh", "26h10m: stale"],
+)
+def test_freshness_boundary_is_26_hours(built: Path, tmp_path: Path, age: int, fresh: bool) -> None:
+    """config.yaml's freshness_max_age_hours (26: a daily load plus slack), on both sides of the line:
+    the newest extract 25 h 50 min old passes, 26 h 10 min old stops the run naming the table."""
+    import duckdb
+
+    from foundation.errors import TransformError
+
+    warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
+    with duckdb.connect(str(warehouse)) as con:  # the audit compares with the real clock, not the run's time
+        con.execute(f"UPDATE bronze.raw_dvd_rental SET _airbyte_extracted_at = now() - INTERVAL {age} MINUTE")
+    with sqlmesh_context(warehouse) as ctx:
+        if fresh:
+            assert transform.run_prod(ctx=ctx, execution_time=tomorrow()).is_success
+        else:
+            # the failing row: the table, its newest extract, its age (1570 min = 26.17 h) and the limit
+            age_and_limit = r"bronze\.raw_dvd_rental, [^,]+, 26\.1\d*, 26\)"
+            with pytest.raises(
+                TransformError, match=rf"(?s)^sqlmesh run prod failed: audit bronze_is_fresh .*{age_and_limit}"
+            ):
+                transform.run_prod(ctx=ctx, execution_time=tomorrow())

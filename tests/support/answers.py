@@ -100,3 +100,53 @@ def assert_answer_matches(key: str, actual_rows: list[tuple], expected_rows: lis
                 assert g == pytest.approx(w, abs=0.0051), f"{key} row {position}: {got} != {want}"
             else:
                 assert g == w, f"{key} row {position}: {got} != {want}"
+
+
+# gold.fact_rental's measures per rental, from the source schema and docs/models.md's definitions only:
+# every rental once; its copy's film and store; the customer's current address (see CURRENT_ADDRESS);
+# the payments summed (0 and 0 when unpaid); the duration in fractional days and is_late (more than
+# the film's rental_duration days) NULL while out.
+SOURCE_FACT_COLUMNS = (
+    "rental_id, rental_at, returned_at, film_id, inventory_id, store_id, customer_id, address_id, staff_id, "
+    "payment_amount, payment_count, is_returned, rental_duration_days, is_late"
+)  # rental_duration_days compared in whole seconds (exact on both sides)
+SOURCE_FACT_SQL = """
+    SELECT r.rental_id, r.rental_date, r.return_date, i.film_id, r.inventory_id, i.store_id, r.customer_id,
+           cu.address_id, r.staff_id,
+           COALESCE(p.amount, 0)::numeric(9, 2), COALESCE(p.payments, 0)::int, r.return_date IS NOT NULL,
+           round(EXTRACT(EPOCH FROM r.return_date - r.rental_date))::bigint,
+           CASE WHEN r.return_date IS NOT NULL
+                THEN EXTRACT(EPOCH FROM r.return_date - r.rental_date) / 86400.0 > f.rental_duration END
+    FROM rental r
+    JOIN inventory i ON i.inventory_id = r.inventory_id
+    JOIN film f ON f.film_id = i.film_id
+    JOIN customer cu ON cu.customer_id = r.customer_id
+    LEFT JOIN (SELECT rental_id, sum(amount) AS amount, count(*) AS payments FROM payment GROUP BY rental_id) p
+      ON p.rental_id = r.rental_id
+    ORDER BY r.rental_id
+"""
+
+
+def source_fact_rows(conn: psycopg.Connection) -> list[tuple]:
+    """gold.fact_rental's rows (:data:`SOURCE_FACT_COLUMNS`, by rental_id) as plain SQL on the source says."""
+    return conn.execute(SOURCE_FACT_SQL).fetchall()
+
+
+def fact_rows_sql() -> str:
+    """The same columns read from gold.fact_rental, the duration in whole seconds as the source side has it."""
+    columns = SOURCE_FACT_COLUMNS.replace("rental_duration_days", "CAST(round(rental_duration_days * 86400) AS BIGINT)")
+    return f"SELECT {columns} FROM gold.fact_rental ORDER BY rental_id"
+
+
+def assert_rows_equal_by_key(what: str, actual: list[tuple], expected: list[tuple]) -> None:
+    """Rows keyed by their first column, compared both ways: missing, extra and differing keys named."""
+    got = {row[0]: row for row in actual}
+    want = {row[0]: row for row in expected}
+    assert len(got) == len(actual) and len(want) == len(expected), f"{what}: a key appears twice"
+    missing = sorted(want.keys() - got.keys())
+    extra = sorted(got.keys() - want.keys())
+    differ = [(want[k], got[k]) for k in sorted(want.keys() & got.keys()) if want[k] != got[k]]
+    assert not (missing or extra or differ), (
+        f"{what}: {len(missing)} keys missing {missing[:5]}, {len(extra)} extra {extra[:5]}, "
+        f"{len(differ)} differ (source, warehouse): {differ[:3]}"
+    )

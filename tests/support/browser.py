@@ -8,7 +8,8 @@ reachable here, and the system browser is the one a person would use anyway.
 :func:`open_browser` yields a fresh page (new profile each time) and collects
 console errors and uncaught page errors, so a test can assert there were none.
 Tests call :func:`require_browser` first: it skips, with the reason, only when
-no browser can be had on this machine.
+no browser can be had on this machine, and fails instead under ``CI=true``
+(:mod:`tests.support.required`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from foundation.paths import ARTIFACTS_DIR
+from tests.support.required import missing
 
 SCREENSHOTS_DIR = ARTIFACTS_DIR / "screenshots"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -51,17 +53,17 @@ def chromium_path() -> str | None:
 
 
 def require_browser() -> str:
-    """The Chromium executable, or skip the test saying why there is none."""
+    """The Chromium executable, or skip the test saying why there is none (fail under CI=true)."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("Playwright for Python is not installed (pip install -e '.[dev]')")
+        missing("Playwright for Python is not installed (pip install -e '.[dev]')")
     path = chromium_path()
     if path is None:
         can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
         if can_install:
             pytest.fail("chromium is missing but could be installed: run `make system-deps`")
-        pytest.skip(
+        missing(
             "no Chromium on this machine and no way to install it here (not root, or no apt-get): "
             "install Debian's `chromium` package, or set DVD_CHROMIUM to a Chromium/Chrome binary"
         )

@@ -247,6 +247,7 @@ class FakeAirbyte:
         }
         self.faults: list[Fault] = []
         self.token_lifetime = 900
+        self.clock: t.Callable[[], float] = time.monotonic  # token expiry; a test may share the client's clock
         self.tokens: dict[str, float] = {}  # token -> expiry (monotonic)
         self.accept_static_token = True
         self.reject_all_auth = False
@@ -513,7 +514,7 @@ class FakeAirbyte:
             if self.accept_static_token and token == STATIC_TOKEN:
                 return True
             expiry = self.tokens.get(token)
-        return expiry is not None and time.monotonic() < expiry
+        return expiry is not None and self.clock() < expiry
 
     def _token(self, headers: dict[str, str], body: bytes):
         if not headers.get("content-type", "").startswith("application/json"):
@@ -528,7 +529,7 @@ class FakeAirbyte:
             return 401, invalid_api_key_body(), {}
         token = "tok-" + secrets.token_hex(12)
         with self.lock:
-            self.tokens[token] = time.monotonic() + self.token_lifetime
+            self.tokens[token] = self.clock() + self.token_lifetime
         return 200, token_body(token, self.token_lifetime), {}
 
 

@@ -31,6 +31,7 @@ from ingest.source.server import free_port
 
 SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} | {
     "SQLMESH_GATEWAY",
+    "DVD_ENV_FILE",
     "DVD_SOURCE_DSN",
     "DVDRENTAL_DUMP",
     "DVD_INGEST_VIA",
@@ -70,7 +71,9 @@ SETTINGS_READ = {s.name for gw in GATEWAYS.values() for s in gw.all_settings()} 
     "AIRBYTE_SOURCE_PASSWORD",
 }
 
-CLOSED = f"postgresql://dvdrental@127.0.0.1:{free_port()}/dvdrental?connect_timeout=2"  # nothing listens
+# Nothing listens on {closed_port}: the sandbox picks a free port when the row runs (one picked at
+# collection could be taken by a server started since, e.g. the session's PostgreSQL).
+CLOSED = "postgresql://dvdrental@127.0.0.1:{closed_port}/dvdrental?connect_timeout=2"
 DATABRICKS = {
     "DATABRICKS_SERVER_HOSTNAME": "adb-1234567890123456.7.azuredatabricks.net",
     "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/abc123",
@@ -85,7 +88,7 @@ DATABRICKS = {
 AIRBYTE = {
     "AIRBYTE_CONNECTION_ID": "c0ffee00-0000-4000-8000-000000000000",
     "AIRBYTE_API_TOKEN": "not-a-real-token",
-    "AIRBYTE_API_URL": f"http://127.0.0.1:{free_port()}/v1",
+    "AIRBYTE_API_URL": "http://127.0.0.1:{closed_port}/v1",
     "AIRBYTE_MAX_RETRIES": "0",
 }
 
@@ -136,6 +139,15 @@ def _with(**env: str) -> dict[str, str]:
 
 
 TABLE: tuple[Case, ...] = (
+    # DVD_ENV_FILE: the .env file to read (unset: <project>/.env)
+    Case(
+        "DVD_ENV_FILE",
+        "likely: a file that is not there",
+        ("ingest",),
+        2,
+        "does not exist: point it at a .env file",
+        _with(DVD_ENV_FILE="{tmp}/no-such.env"),
+    ),
     # DVD_SOURCE_DSN: where ingest reads (unset: the project's own local server)
     Case("DVD_SOURCE_DSN", "empty", ("source", "status"), 1, "source not set up", _with(DVD_SOURCE_DSN="")),
     Case(
@@ -770,12 +782,16 @@ if SHARED_DUMP.is_file():  # empty: the default, ../shared/data/dvdrental.tar
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[dict[str, Path]]:
-    """A clean environment; the warehouse, logs and local server state all under ``tmp_path``."""
-    monkeypatch.setattr(foundation.settings, "_loaded", True)  # no project .env: the row's environment only
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[dict[str, t.Any]]:
+    """A clean environment; the warehouse, logs and local server state all under ``tmp_path``; a port
+    nobody listens on, picked now (``{closed_port}`` in a row)."""
     for name in SETTINGS_READ | {"SQLMESH_GATEWAY"}:
         monkeypatch.delenv(name, raising=False)
-    places = {
+    # No project .env: the row's environment only (a row about DVD_ENV_FILE sets its own).
+    monkeypatch.setenv(foundation.settings.ENV_FILE_ENV, os.devnull)
+    monkeypatch.setattr(foundation.settings, "_loaded", False)
+    places: dict[str, t.Any] = {
+        "closed_port": free_port(),
         "tmp": tmp_path / "dir",
         "file": tmp_path / "a-file",
         "zip": tmp_path / "dvdrental.zip",
@@ -796,7 +812,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[dict[
 
 @pytest.mark.parametrize("case", TABLE, ids=lambda c: c.id)
 def test_bad_setting(
-    case: Case, sandbox: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    case: Case, sandbox: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name, value in case.env.items():
         monkeypatch.setenv(name, value.format(**sandbox))
@@ -862,7 +878,7 @@ def test_every_setting_read_is_in_the_table() -> None:
 
 
 def test_a_gateway_option_does_not_leak_into_the_process(
-    sandbox: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sandbox: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`daily --gateway X` once set SQLMESH_GATEWAY for the whole process, so whatever ran next
     in it (a test, a notebook cell) planned against X; the context sets it only while it loads."""

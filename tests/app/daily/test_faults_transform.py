@@ -10,6 +10,7 @@ no traceback and nothing changed; once the other process is gone the next run wo
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 from dvdrental.warehouse import context as transform
 from foundation.errors import WarehouseError
 from foundation.paths import PROJECT_ROOT
+from foundation.warehouse_file import LOCK_WAIT_SECONDS
 from tests.support.fake_airbyte import FakeAirbyte, airbyte_env
 from tests.support.warehouses import (
     copy_warehouse,
@@ -41,16 +43,20 @@ def fake_airbyte() -> t.Iterator[FakeAirbyte]:
 
 
 @contextmanager
-def held(path: Path, read_only: bool = False) -> t.Iterator[subprocess.Popen]:
-    """Another process with a DuckDB connection open on ``path`` for the block."""
+def held(path: Path, read_only: bool = False, seconds: float = 600) -> t.Iterator[subprocess.Popen]:
+    """Another process with a DuckDB connection open on ``path`` for ``seconds`` (or the block).
+
+    It prints ``open`` once it holds the file and ``closed`` once it let it go by itself.
+    """
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
-            "print('open', flush=True); time.sleep(600)",
+            "print('open', flush=True); time.sleep(float(sys.argv[3])); c.close(); print('closed', flush=True)",
             str(path),
             "ro" if read_only else "rw",
+            str(seconds),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -114,3 +120,73 @@ def test_plan_with_the_warehouse_held_is_a_warehouse_error(
         with pytest.raises(WarehouseError, match=r"is open in another process .*Close it and run again") as failure:
             transform.plan_prod(skip_tests=True)
     assert str(warehouse) in str(failure.value) and "\n" not in str(failure.value)
+
+
+def test_plan_waits_for_a_reader_holding_the_warehouse_briefly(
+    sample_warehouse: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,  # noqa: F811
+) -> None:
+    """A dashboard query holds the file read-only for 3 s (well inside LOCK_WAIT_SECONDS) when the
+    transform starts: the transform waits for it and then succeeds instead of failing with exit 4."""
+    warehouse = copy_warehouse(sample_warehouse, tmp_path / "dvdrental.duckdb")
+    hold_seconds = 3.0
+    assert hold_seconds < LOCK_WAIT_SECONDS
+    caplog.set_level(logging.DEBUG, logger="foundation.warehouse_file")
+    with warehouse_env(warehouse), held(warehouse, read_only=True, seconds=hold_seconds) as holder:
+        transform.plan_prod(skip_tests=True)  # raises WarehouseError if it did not wait
+        assert holder.stdout is not None
+        # the reader let go by itself (it was not killed): the plan started while it held the file
+        assert holder.wait(timeout=30) == 0 and holder.stdout.readline().strip() == "closed"
+    waits = [r for r in caplog.records if "held by another process; trying again" in r.getMessage()]
+    assert waits, "the transform never had to wait: the reader was not holding the file when it started"
+
+
+def test_a_reader_arriving_after_the_lock_check_does_not_fail_the_transform(
+    sample_warehouse: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    """The check that the warehouse is free must keep it until SQLMesh's own connection is open.
+
+    A reader (a dashboard query) that tries the file right after the check, while SQLMesh loads
+    the project, must find it taken; had the check let go, the reader would hold it and SQLMesh's
+    open would fail the run after all.
+    """
+    import sqlmesh
+
+    warehouse = copy_warehouse(sample_warehouse, tmp_path / "dvdrental.duckdb")
+    real_context = sqlmesh.Context
+    readers: list[subprocess.Popen] = []
+    tried: list[str] = []
+
+    def context_with_a_reader_arriving(*args: t.Any, **kwargs: t.Any) -> sqlmesh.Context:
+        reader = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys, time\n"
+                "try:\n"
+                "    c = duckdb.connect(sys.argv[1], read_only=True)\n"
+                "except duckdb.IOException:\n"
+                "    print('locked', flush=True); sys.exit(0)\n"
+                "print('open', flush=True); time.sleep(60)",
+                str(warehouse),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        readers.append(reader)
+        assert reader.stdout is not None
+        tried.append(reader.stdout.readline().strip())  # wait until it tried
+        return real_context(*args, **kwargs)
+
+    monkeypatch.setattr(sqlmesh, "Context", context_with_a_reader_arriving)
+    try:
+        with warehouse_env(warehouse):
+            transform.plan_prod(skip_tests=True)
+    finally:
+        for reader in readers:
+            reader.kill()
+            reader.wait()
+    assert tried == ["locked"], "the reader should have found the file still taken by the transform"

@@ -12,7 +12,8 @@ session's sample build, with the bundle imported through Superset's import API:
   opens the DuckDB file read-only, one connection per query), and the charts still answer;
 * the Databricks bundle holds no secret, is refused without a token, and imports (with a
   dummy token and an unresolvable host: nothing connects) as a Databricks database, the
-  dataset in ``<catalog>.gold``. It runs last: it replaces the local assets.
+  dataset in ``<catalog>.gold``; the local assets are imported back afterwards, so the tests
+  run in any order.
 
 Bad input, without Superset: ``export-bundle`` without the Databricks settings names them
 (exit 2), ``serve`` without a warehouse says to build it (exit 4).
@@ -33,11 +34,12 @@ import pytest
 
 from dvdrental.reports.answers import QUESTIONS, answers_from_duckdb
 from dvdrental.superset.api import SupersetClient
-from dvdrental.superset.bundle import DATABASE_FILE, PASSWORD_MASK, databricks_target, write_bundle
+from dvdrental.superset.bundle import DATABASE_FILE, PASSWORD_MASK, databricks_target, local_target, write_bundle
 from dvdrental.superset.errors import SupersetError
 from dvdrental.superset.local import LocalSuperset, start_local
 from foundation.paths import PROJECT_ROOT
 from tests.support.browser import open_browser, require_browser, screenshot
+from tests.support.required import missing
 from tests.support.warehouses import copy_warehouse, query, warehouse_env
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
@@ -94,7 +96,7 @@ def superset(module_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
         local = start_local(module_warehouse, home=tmp_path_factory.mktemp("superset_home"))
     except SupersetError as error:
         if "pip install" in str(error) or "virtual environment" in str(error):
-            pytest.skip(f"Apache Superset cannot be installed on this machine: {error}")
+            missing(f"Apache Superset cannot be installed on this machine: {error}")
         raise
     print(f"\nSuperset home ready, server up and bundle imported in {time.monotonic() - started:.1f} s")
     try:
@@ -217,7 +219,7 @@ def test_daily_succeeds_while_superset_serves(
 
 
 def test_databricks_bundle_has_no_secret_and_imports(
-    client: SupersetClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: SupersetClient, module_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = "dapi-test-token-that-must-not-leak-0123456789"
     monkeypatch.setenv("DATABRICKS_SERVER_HOSTNAME", "dvd-dummy-workspace.invalid")
@@ -232,19 +234,23 @@ def test_databricks_bundle_has_no_secret_and_imports(
     assert f"token:{PASSWORD_MASK}@dvd-dummy-workspace.invalid" in database
 
     _remove_all_assets(client)  # the Databricks database has the local one's uuid
-    with pytest.raises(SupersetError):
-        client.import_dashboard(bundle)  # "Must provide a password for the database"
-    client.import_dashboard(bundle, passwords={DATABASE_FILE: "dummy-token"})
+    try:
+        with pytest.raises(SupersetError):
+            client.import_dashboard(bundle)  # "Must provide a password for the database"
+        client.import_dashboard(bundle, passwords={DATABASE_FILE: "dummy-token"})
 
-    databases = client.get("/api/v1/database/")["result"]
-    assert [(d["backend"], d["database_name"]) for d in databases] == [("databricks", "DVD rental warehouse")]
-    datasets = client.get("/api/v1/dataset/", q="(columns:!(catalog,schema,table_name))")["result"]
-    assert [(d["catalog"], d["schema"], d["table_name"]) for d in datasets] == [
-        ("dvd_catalog", "gold", "report_rentals")
-    ]
-    dashboard = next(d for d in client.dashboards() if d["slug"] == "dvd-rentals")
-    charts = client.get(f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]
-    assert len(charts) == 6
+        databases = client.get("/api/v1/database/")["result"]
+        assert [(d["backend"], d["database_name"]) for d in databases] == [("databricks", "DVD rental warehouse")]
+        datasets = client.get("/api/v1/dataset/", q="(columns:!(catalog,schema,table_name))")["result"]
+        assert [(d["catalog"], d["schema"], d["table_name"]) for d in datasets] == [
+            ("dvd_catalog", "gold", "report_rentals")
+        ]
+        dashboard = next(d for d in client.dashboards() if d["slug"] == "dvd-rentals")
+        charts = client.get(f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]
+        assert len(charts) == 6
+    finally:  # the local assets back, as start_local imported them: the other tests may run after this one
+        _remove_all_assets(client)
+        client.import_dashboard(write_bundle(local_target(module_warehouse), tmp_path / "superset-local.zip"))
 
 
 def _remove_all_assets(client: SupersetClient) -> None:

@@ -37,9 +37,11 @@ def test_live_fake_responses_validate(fake, settings) -> None:
     """Also the bodies the running server actually sends, not just the builders."""
     from ingest.airbyte import run_sync
 
-    run_sync(settings)
-    job_id = fake.seen("POST", "/jobs")[0]
-    assert job_id
+    result = run_sync(settings)
+    # The sync really started a job on the fake (one POST /jobs it answered 200) and read it back.
+    [post] = fake.seen("POST", "/jobs")
+    assert post.status == 200 and json.loads(post.body)["connectionId"] == fa.CONNECTION_ID
+    assert result.status == "succeeded" and list(fake.jobs) == [result.job_id]
     import httpx
 
     token = httpx.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import typing as t
 
 import pytest
 
@@ -182,11 +183,27 @@ def test_429_retry_after_real_wait(fake, settings) -> None:
 
 
 def test_token_is_refreshed_before_it_expires_mid_poll(fake) -> None:
-    fake.token_lifetime = 1  # seconds; the server rejects expired tokens with 401
-    fake.job_script = ["running"] * 40 + ["succeeded"]
-    result = run_sync(make_settings(fake, poll_interval_seconds=0.03))
+    """An hour-long sync outlives Airbyte's 15-minute application token. Time is an injected clock the
+    client's sleeps advance and the fake's token expiry reads: no real waiting, no stall can fail it."""
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    fake.clock = clock
+    fake.token_lifetime = 900  # seconds; the server rejects expired tokens with 401
+    fake.job_script = ["running"] * 60 + ["succeeded"]  # 60 polls a minute apart
+    settings = make_settings(fake, poll_interval_seconds=60.0, poll_timeout_seconds=2 * 3600.0)
+    with AirbyteClient(settings, sleep=sleep, clock=clock) as client:
+        result = run_sync(settings, client=client)
     assert result.status == "succeeded"
-    assert len(fake.seen("POST", "/applications/token")) >= 2
+    assert now[0] >= 3600.0, "the wait should have run an hour on the injected clock"
+    # By hand: a token lives 900 s and is renewed 60 s early (every 840 s), so an hour needs
+    # the first token and at least four renewals (at 840, 1680, 2520, 3360 s).
+    assert len(fake.seen("POST", "/applications/token")) >= 5
     # Renewed ahead of expiry: the API never had to refuse a token.
     assert [r for r in fake.requests if r.status == 401] == []
 
@@ -297,34 +314,49 @@ def test_base_path_is_kept_for_every_call(fake, settings) -> None:
 def test_secrets_never_reach_logs_or_output(fake, caplog, capsys) -> None:
     caplog.set_level(logging.DEBUG)
     secrets = {fa.CLIENT_SECRET, fa.STATIC_TOKEN}
-    scenarios = [
-        (make_settings(fake), lambda: None),
-        (make_settings(fake, client_secret="x" + fa.CLIENT_SECRET), lambda: None),
+    # (name, settings, arrange, the error the scenario must end in: None = the sync succeeds)
+    scenarios: list[tuple[str, t.Any, t.Callable[[], None], type[PipelineError] | None]] = [
+        ("works", make_settings(fake), lambda: None, None),
         (
-            make_settings(fake, client_id=None, client_secret=None, api_token=fa.STATIC_TOKEN),
-            lambda: setattr(fake, "reject_all_auth", True),
+            "wrong client secret",
+            make_settings(fake, client_secret="x" + fa.CLIENT_SECRET),
+            lambda: None,
+            AirbyteAuthError,
         ),
         (
+            "static token refused",
+            make_settings(fake, client_id=None, client_secret=None, api_token=fa.STATIC_TOKEN),
+            lambda: setattr(fake, "reject_all_auth", True),
+            AirbyteAuthError,
+        ),
+        (
+            "two 500s echoing the secret, then retried to success",
             make_settings(fake),
             lambda: fake.faults.append(
                 Fault("GET", JOB, status=500, times=2, body={"message": f"echo {fa.CLIENT_SECRET}"})
             ),
+            None,
         ),
     ]
     messages = []
-    for scenario_settings, arrange in scenarios:
+    outcomes = {}
+    for name, scenario_settings, arrange, _ in scenarios:
         fake.reject_all_auth = False
         arrange()
         try:
             result = run_sync(scenario_settings)
             print(result.summary())
             print(check_connection(scenario_settings))
+            outcomes[name] = None
         except PipelineError as error:
             messages.append(str(error))
+            outcomes[name] = type(error)
         print(repr(scenario_settings))
+    assert outcomes == {name: expected for name, _, _, expected in scenarios}
     issued = set(fake.tokens)
     captured = capsys.readouterr()
     text = "\n".join([caplog.text, captured.out, captured.err, *messages])
     assert issued, "scenarios should have issued tokens"
     for secret in secrets | issued:
         assert secret not in text
+    assert "echo ***" in caplog.text, "the echoed secret should be logged masked, not dropped"

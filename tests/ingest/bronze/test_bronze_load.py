@@ -8,6 +8,7 @@ and a failed or killed load leaves the previous generation intact.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -166,6 +167,35 @@ def test_failure_half_way_keeps_previous_generation(source_db: str, warehouse: P
     assert bronze_state(warehouse) == before
 
 
+def test_a_copy_short_of_the_source_count_is_refused(source_db: str, warehouse: Path) -> None:
+    """The row-count guard (ingest/bronze/direct.py): a table whose copy holds fewer rows than the
+    source's count(*) in the same snapshot is a failed load, not a quietly short bronze.
+
+    `rental` becomes a view whose filter counts the rows it has seen in the session (a GUC, which a
+    read-only transaction may set): the loader's count(*) reads all 16,044 rows, its copy after that
+    the first 16,039 only. What a source that changes under a careless reader would do."""
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    rentals = 16044
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM rental").fetchone() == (rentals,)
+        conn.execute("ALTER TABLE rental RENAME TO rental_data")
+        conn.execute(
+            "CREATE FUNCTION second_read_drops_five() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$ "
+            "DECLARE seen int := coalesce(nullif(current_setting('dvd_test.rows_seen', true), ''), '0')::int + 1; "
+            "BEGIN PERFORM set_config('dvd_test.rows_seen', seen::text, false); "
+            f"RETURN seen <= {rentals} + {rentals - 5}; END $$"
+        )
+        conn.execute("CREATE VIEW rental AS SELECT * FROM rental_data WHERE second_read_drops_five()")
+    with pytest.raises(LoadError) as failure:
+        load_bronze(source_db, warehouse, progress=False)
+    assert str(failure.value) == (
+        f"bronze.raw_dvd_rental got {rentals - 5} rows but the source snapshot has {rentals}; "
+        "bronze is unchanged (previous generation kept)."
+    )
+    assert bronze_state(warehouse) == before
+
+
 def test_missing_table_fails_before_touching_bronze(source_db: str, warehouse: Path) -> None:
     load_bronze(source_db, warehouse, progress=False)
     before = bronze_state(warehouse)
@@ -251,7 +281,9 @@ def test_locked_warehouse_is_reported_and_bronze_untouched(pristine_dsn: str, wa
     assert bronze_state(warehouse) == before
 
 
-def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str, warehouse: Path) -> None:
+def test_a_reader_holding_the_warehouse_briefly_is_waited_for(
+    pristine_dsn: str, warehouse: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A dashboard query (Superset, `dvdrental answers`) holds the file read-only for a moment; a load
     that starts meanwhile waits for it (up to LOCK_WAIT_SECONDS) instead of failing with exit 4."""
     from foundation.warehouse_file import LOCK_WAIT_SECONDS
@@ -265,7 +297,7 @@ def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str,
             sys.executable,
             "-c",
             "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
-            "time.sleep(float(sys.argv[2])); c.close()",
+            "time.sleep(float(sys.argv[2])); c.close(); print('closed', flush=True)",
             str(warehouse),
             str(hold_seconds),
         ],
@@ -274,9 +306,14 @@ def test_a_reader_holding_the_warehouse_briefly_is_waited_for(pristine_dsn: str,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        caplog.set_level(logging.DEBUG, logger="foundation.warehouse_file")
         result = load_bronze(pristine_dsn, warehouse, progress=False)
+        # the reader let go by itself (it was not killed) while the load waited for it
+        assert holder.wait(timeout=30) == 0 and holder.stdout.readline().strip() == "closed"
     finally:
         holder.kill()
         holder.wait()
+    waits = [r for r in caplog.records if "held by another process; trying again" in r.getMessage()]
+    assert waits, "the load never had to wait: the reader was not holding the file when it started"
     assert result.generation_id == generation + 1
     assert bronze_state(warehouse)["rental"][1] == generation + 1

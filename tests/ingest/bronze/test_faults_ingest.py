@@ -23,7 +23,8 @@ from foundation.errors import LoadError, SourceError, WarehouseError
 from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
 from ingest.tables import SOURCE_TABLES
-from tests.support.loads import bronze_state, spawn_load, wait_for_copy_of
+from tests.support.loads import bronze_state, slow_down, spawn_load, wait_for_copy_of
+from tests.support.required import missing
 
 SCAN_DELAY = 0.08  # seconds each scan of a slowed table waits before its first row
 
@@ -148,7 +149,7 @@ def _tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if result.returncode != 0:
-        pytest.skip(
+        missing(
             f"cannot mount a tmpfs to simulate a full/read-only disk (needs root): {result.stderr.decode().strip()}"
         )
     try:
@@ -199,3 +200,33 @@ def test_read_only_warehouse_is_one_clear_line(pristine_dsn: str, tmp_path: Path
         _remount(disk, "rw")
         assert bronze_state(warehouse) == before
         assert load_bronze(pristine_dsn, warehouse, progress=False).generation_id == before["rental"][2] + 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_terminated_mid_copy_exits_cleanly_and_keeps_the_previous_generation(
+    source_db: str, warehouse: Path, sig: signal.Signals
+) -> None:
+    """README "Exit codes": 143 on SIGTERM, 130 on Ctrl-C, handled alike, one error line; the
+    "all or nothing" promise: the load in flight is rolled back, the previous generation stays."""
+    load_bronze(source_db, warehouse, progress=False)
+    before = bronze_state(warehouse)
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        slow_down(conn, "payment", seconds_per_row=0.002)
+    proc = spawn_load(source_db, warehouse)
+    try:
+        wait_for_copy_of(source_db, "payment", proc)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expected = {signal.SIGTERM: (143, "error: terminated (SIGTERM)"), signal.SIGINT: (130, "error: interrupted")}[sig]
+    assert proc.returncode == expected[0], err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(expected[1]), err
+    assert bronze_state(warehouse) == before
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("DROP VIEW payment")
+        conn.execute("ALTER TABLE payment_data RENAME TO payment")
+    assert load_bronze(source_db, warehouse, progress=False).generation_id == before["payment"][2] + 1

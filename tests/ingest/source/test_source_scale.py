@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import psycopg
 import pytest
 
 from ingest.source import LocalPostgres
 from ingest.source.scale import append_day, scale_database
+from tests.support.answers import assert_rows_equal_by_key
 
 FACTOR = 3
 SHIFT_DAYS = 1  # copy k is k days later than the sample
@@ -38,7 +41,7 @@ def test_counts_are_exactly_n_times(scaled: str, pristine_dsn: str) -> None:
     assert one(pristine_dsn, "SELECT count(*) FROM rental") == 16044
 
 
-def test_keys_are_consistent(scaled: str) -> None:
+def test_keys_are_consistent(scaled: str, pristine_dsn: str) -> None:
     assert (
         one(scaled, "SELECT count(*) FROM payment p LEFT JOIN rental r USING (rental_id) WHERE r.rental_id IS NULL")
         == 0
@@ -72,14 +75,9 @@ def test_keys_are_consistent(scaled: str) -> None:
         )
         == 2
     )
-    # a payment belongs to the same customer as its rental, in every copy
-    assert one(
-        scaled, "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) WHERE p.customer_id <> r.customer_id"
-    ) == FACTOR * one(
-        scaled,
-        "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) "
-        "WHERE p.rental_id <= 16049 AND p.customer_id <> r.customer_id",
-    )
+    # a payment belongs to the same customer as its rental in every copy as often as in the sample
+    mismatched = "SELECT count(*) FROM payment p JOIN rental r USING (rental_id) WHERE p.customer_id <> r.customer_id"
+    assert one(scaled, mismatched) == FACTOR * one(pristine_dsn, mismatched)
 
 
 def test_quirks_in_proportion(scaled: str, pristine_dsn: str) -> None:
@@ -95,35 +93,56 @@ def test_quirks_in_proportion(scaled: str, pristine_dsn: str) -> None:
     assert one(scaled, paid_twice) == FACTOR * one(pristine_dsn, paid_twice) > 0
 
 
-def test_dates_shift_forward(scaled: str, pristine_dsn: str) -> None:
-    with psycopg.connect(scaled) as conn:
-        rows = conn.execute(
-            """
-            SELECT (rental_id - 1) / 16049 AS copy, min(rental_date), max(rental_date), max(last_update)
-            FROM rental GROUP BY 1 ORDER BY 1
-            """
-        ).fetchall()
-        assert [r[0] for r in rows] == list(range(FACTOR))
-        for copy, first, last, updated in rows:
-            assert (first - rows[0][1]).days == copy * SHIFT_DAYS
-            assert (last - rows[0][2]).days == copy * SHIFT_DAYS
-            assert (updated - rows[0][3]).days == copy * SHIFT_DAYS
-        # returns and payments moved with their rentals
-        assert (
-            conn.execute(
-                "SELECT count(*) FROM rental WHERE return_date IS NOT NULL AND return_date < rental_date"
-            ).fetchone()[0]
-            == 0
+def _rows(dsn: str, sql: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql).fetchall()
+
+
+RENTALS = "SELECT rental_id, rental_date, inventory_id, customer_id, return_date, staff_id, last_update FROM rental"
+PAYMENTS = "SELECT payment_id, customer_id, staff_id, rental_id, amount, payment_date FROM payment"
+
+
+def test_every_copy_is_the_sample_shifted_row_by_row(scaled: str, pristine_dsn: str) -> None:
+    """Copy k of every sample row: ids + k * the sample's largest id, every timestamp + k days, the
+    rest equal (ingest/source/scale.py's docstring). Expected rows built from the sample, by key."""
+    shift = timedelta(days=SHIFT_DAYS)
+    sample_rentals = _rows(pristine_dsn, RENTALS)
+    sample_payments = _rows(pristine_dsn, PAYMENTS)
+    rental_stride = max(r[0] for r in sample_rentals)
+    payment_stride = max(p[0] for p in sample_payments)
+
+    def later(value: datetime | None, k: int) -> datetime | None:
+        return None if value is None else value + k * shift
+
+    expected_rentals = {
+        rental_id + k * rental_stride: (
+            rental_id + k * rental_stride,
+            later(at, k),
+            inventory,
+            customer,
+            later(returned, k),
+            staff,
+            later(updated, k),
         )
-        payments = conn.execute(
-            "SELECT (payment_id - 1) / 32098 AS copy, min(payment_date), max(payment_date) "
-            "FROM payment GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        assert [
-            (copy, (first - payments[0][1]).days, (last - payments[0][2]).days) for copy, first, last in payments
-        ] == [(copy, copy * SHIFT_DAYS, copy * SHIFT_DAYS) for copy in range(FACTOR)]
-        # nothing lands in the future (the silver not_in_future audits)
-        assert conn.execute("SELECT max(rental_date) < now() FROM rental").fetchone()[0]
+        for k in range(FACTOR)
+        for rental_id, at, inventory, customer, returned, staff, updated in sample_rentals
+    }
+    expected_payments = {
+        payment_id + k * payment_stride: (
+            payment_id + k * payment_stride,
+            customer,
+            staff,
+            rental_id + k * rental_stride,
+            amount,
+            later(paid, k),
+        )
+        for k in range(FACTOR)
+        for payment_id, customer, staff, rental_id, amount, paid in sample_payments
+    }
+    assert_rows_equal_by_key("scaled rental", _rows(scaled, RENTALS), list(expected_rentals.values()))
+    assert_rows_equal_by_key("scaled payment", _rows(scaled, PAYMENTS), list(expected_payments.values()))
+    # nothing lands in the future (the silver not_in_future audits)
+    assert one(scaled, "SELECT max(rental_date) < now() FROM rental")
 
 
 def test_reused_and_a_new_day_lands(scaled: str, pg_server: LocalPostgres) -> None:
