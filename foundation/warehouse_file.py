@@ -33,15 +33,21 @@ def is_lock_error(error: BaseException) -> bool:
     return "could not set lock on file" in str(error).lower()
 
 
-def connect_when_free(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+def connect_when_free(
+    path: Path, wait_seconds: float = LOCK_WAIT_SECONDS, *, as_sqlmesh: bool = False
+) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect(path)`` for writing, retried while another process briefly holds the file.
 
-    With the warehouse's memory limit and spill folder (:mod:`foundation.duckdb_memory`), the
-    same SQLMesh's ``local`` gateway gets from config.yaml: DuckDB refuses a second connection to
-    an open file with another configuration."""
+    With the warehouse's memory limit and spill folder (:mod:`foundation.duckdb_memory`), the same
+    values SQLMesh's ``local`` gateway gets from config.yaml. ``as_sqlmesh``: opened the way SQLMesh
+    opens it (no configuration at connect; SQLMesh SETs the two afterwards), for a connection kept
+    open while SQLMesh opens its own in the same process: DuckDB refuses a second connection to an
+    open file with another configuration."""
     import duckdb  # the CLI's fast path (--help, settings errors) never loads DuckDB
 
     config = duckdb_config(path)  # a malformed setting fails here, before the file is touched
+    if as_sqlmesh:
+        config = {}
     deadline = time.monotonic() + wait_seconds
     while True:
         try:

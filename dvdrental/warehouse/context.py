@@ -77,7 +77,7 @@ def context(gateway: str | None = None, paths: t.Sequence[str | os.PathLike[str]
         if probe is not None:
             # SQLMesh's own connection, opened while the probe still holds the file: DuckDB hands
             # a second connection in the same process the database the probe opened (same path,
-            # same configuration: foundation.duckdb_memory), so the file's lock is never let go.
+            # same configuration, see connect_when_free), so the file's lock is never let go.
             ctx.engine_adapter.connection  # noqa: B018 - opening it is the point
         return ctx
     finally:
@@ -112,7 +112,8 @@ def _hold_free_warehouse() -> "duckdb.DuckDBPyConnection | None":
     if not path or not os.path.exists(path):
         return None  # nobody can hold a file that does not exist yet
     try:
-        return connect_when_free(Path(path))  # a reader holding it for one query is waited for
+        # A reader holding it for one query is waited for; opened as SQLMesh opens it (same configuration).
+        return connect_when_free(Path(path), as_sqlmesh=True)
     except duckdb.Error as error:
         if is_lock_error(error):
             raise locked_warehouse_error(path, error) from None
