@@ -63,5 +63,7 @@ def locked_warehouse_error(path: str | Path, error: BaseException) -> WarehouseE
     """The one message for a warehouse another process keeps open (exit 4)."""
     return WarehouseError(
         f"The warehouse {path} is open in another process (a running `sqlmesh ui`, notebook, Python "
-        f"session or `dvdrental` command?). Close it and run again; nothing was changed. ({first_line(error)})"
+        f"session or `dvdrental` command?). Close it and run again; nothing was changed. An editor or UI that "
+        f"stays open holds it while SQLMesh's state is in the file: move the state to PostgreSQL with "
+        f"`dvdrental source state` (DVD_LOCAL_STATE_DATABASE, docs/operations.md). ({first_line(error)})"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dvdrental.options import positive_int
+from dvdrental.warehouse.state_store import STATE_DATABASE, provision_state_database
 from ingest.source import SOURCE_DSN_ENV, LocalPostgres, configured_source_dsn
 from ingest.source.scale import scale_database, with_database
 
@@ -17,6 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions.add_parser("stop", help="stop the server").set_defaults(handler=_stop)
     actions.add_parser("status", help="say whether it runs and print its DSN").set_defaults(handler=_status)
+    state = actions.add_parser(
+        "state",
+        help="create a database for SQLMesh's state on this server and print the .env lines that move the "
+        "local gateway's state there (an editor or `sqlmesh ui` then never holds the warehouse file)",
+    )
+    state.add_argument("--database", default=STATE_DATABASE, help=f"its name (default {STATE_DATABASE})")
+    state.set_defaults(handler=_state)
     scale = actions.add_parser(
         "scale",
         help="build a scaled copy of the sample (rental/payment x N) in database dvdrental_x{N}, for benchmarks",
@@ -59,6 +67,18 @@ def _status(args: argparse.Namespace) -> int:
     running = server.is_running()
     print(f"source {'running' if running else 'stopped'}: {server.dsn()}")
     return 0 if running else 1
+
+
+def _state(args: argparse.Namespace) -> int:
+    store, created = provision_state_database(LocalPostgres(), args.database)
+    print(
+        f"# SQLMesh state for the local gateway: database {store.database} on 127.0.0.1:{store.port} "
+        f"({'created' if created else 'already there'}). Put these lines in .env (`dvdrental source state >> .env`) "
+        "and build the warehouse afresh: state and tables must start together (docs/operations.md)."
+    )
+    for name, value in store.settings().items():
+        print(f"{name}={value}")
+    return 0
 
 
 def _scale(args: argparse.Namespace) -> int:

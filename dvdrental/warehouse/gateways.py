@@ -28,6 +28,7 @@ from foundation.duckdb_memory import (
 from foundation.errors import ConfigError
 
 LOCAL, DATABRICKS, SPARK, DATABRICKS_SPARK = "local", "databricks", "spark", "databricks_spark"
+LOCAL_STATE_DATABASE_ENV = "DVD_LOCAL_STATE_DATABASE"
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's, all of them
 
 
@@ -87,7 +88,7 @@ DATABRICKS_CLIENT_SECRET = Setting("DATABRICKS_CLIENT_SECRET", "OAuth M2M: servi
 GATEWAYS: dict[str, Gateway] = {
     LOCAL: Gateway(
         LOCAL,
-        "embedded DuckDB warehouse (models and SQLMesh state in one file)",
+        "embedded DuckDB warehouse (SQLMesh state in the same file, or in PostgreSQL with DVD_LOCAL_STATE_DATABASE)",
         settings=(
             Setting("DVD_WAREHOUSE_PATH", "the DuckDB warehouse file", default="warehouse/dvdrental.duckdb"),
             Setting(
@@ -101,6 +102,22 @@ GATEWAYS: dict[str, Gateway] = {
                 "folder DuckDB spills to beyond the memory limit",
                 default=f"{SPILL_FOLDER}/ beside the warehouse file",
                 kind="folder",
+            ),
+            # SQLMesh's state in PostgreSQL instead of the warehouse file (docs/operations.md, "An editor
+            # open at night"); `dvdrental source state` prints all five for the project's own server.
+            Setting(
+                LOCAL_STATE_DATABASE_ENV,
+                "PostgreSQL database for SQLMesh's state (set: state leaves the warehouse file)",
+                default="",
+            ),
+            Setting("DVD_LOCAL_STATE_HOST", "its host", default="127.0.0.1", kind="host"),
+            Setting("DVD_LOCAL_STATE_PORT", "its port", default="5432", kind="port"),
+            Setting("DVD_LOCAL_STATE_USER", "its user (needed once the database is set)", default=""),
+            Setting(
+                "DVD_LOCAL_STATE_PASSWORD",
+                "its password (empty: libpq reads PGPASSFILE)",
+                secret=True,
+                default="",
             ),
         ),
         drivers=(Driver("duckdb", "duckdb", "the warehouse"),),
@@ -170,6 +187,8 @@ def missing_settings(name: str) -> list[str]:
     """Names of the settings ``name`` needs that are not set (empty counts as not set)."""
     gw = gateway(name)
     missing = [s.name for s in gw.settings if s.required and settings.optional(s.name) is None]
+    if name == LOCAL and settings.optional(LOCAL_STATE_DATABASE_ENV) and not settings.optional("DVD_LOCAL_STATE_USER"):
+        missing.append("DVD_LOCAL_STATE_USER")  # config.yaml writes the state connection once the database is set
     if gw.auth_choices:
         present = [group for group in gw.auth_choices if any(settings.optional(s.name) for s in group)]
         if not present:
@@ -199,7 +218,8 @@ def require_settings(name: str) -> None:
     if missing:
         raise ConfigError(
             f"The {name} gateway needs {', '.join(missing)}: set {'it' if len(missing) == 1 else 'them'} "
-            f"in the environment or in .env (docs/databricks.md; `dvdrental doctor --gateway {name}`)."
+            f"in the environment or in .env ({'docs/operations.md' if name == LOCAL else 'docs/databricks.md'}; "
+            f"`dvdrental doctor --gateway {name}`)."
         )
     invalid = invalid_settings(name)
     if invalid:
@@ -219,6 +239,8 @@ def check_gateway(name: str | None) -> str:
 
 def drivers_for(name: str) -> tuple[Driver, ...]:
     drivers = gateway(name).drivers
+    if name == LOCAL and settings.optional(LOCAL_STATE_DATABASE_ENV):
+        drivers += (Driver("psycopg2", "psycopg2", "SQLMesh state in PostgreSQL"),)
     if name == DATABRICKS and uses_oauth():
         drivers += (OAUTH_DRIVER,)
     return drivers

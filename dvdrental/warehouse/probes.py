@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from dvdrental.warehouse.gateways import (
     DATABRICKS,
     DATABRICKS_SPARK,
+    LOCAL_STATE_DATABASE_ENV,
     LOCAL,
     SPARK,
     Driver,
@@ -76,8 +77,10 @@ class Probe:
 
 
 def redact(text: str, name: str) -> str:
-    """``text`` with the value of every setting of gateway ``name`` replaced by ``$NAME``."""
-    values = {settings.optional(s.name): f"${s.name}" for s in gateway(name).all_settings()}
+    """``text`` with the value of every setting of gateway ``name`` replaced by ``$NAME``: the local
+    gateway's secrets only (its paths, user name and loopback host are what the reader needs to see)."""
+    hidden = [s for s in gateway(name).all_settings() if s.secret or name != LOCAL]
+    values = {settings.optional(s.name): f"${s.name}" for s in hidden}
     # Values under 3 characters (a port's digits, say) would mangle the text without hiding anything.
     return Redactor(masks={value: mask for value, mask in values.items() if value and len(value) >= 3})(text)
 
@@ -107,6 +110,9 @@ def probe_connections(name: str, timeout: float = 10.0) -> list[Probe]:
     probes: list[Probe] = []
     if name == LOCAL:
         probes.append(Probe("warehouse (DuckDB)", *_with_timeout(timeout, _probe_duckdb)))
+        if settings.optional(LOCAL_STATE_DATABASE_ENV) and not missing_settings(name):
+            state = lambda: _probe_state(timeout, "DVD_LOCAL_STATE_", default_host="127.0.0.1")  # noqa: E731
+            probes.append(Probe("state (PostgreSQL)", *_with_timeout(timeout, state)))
     elif name == DATABRICKS:
         if missing_settings(name):
             return [Probe("connections", False, "not tried: settings are missing")]
@@ -172,16 +178,18 @@ def _probe_databricks(timeout: float) -> str:
     return f"answered (current catalog {row[0] if row else '?'})"
 
 
-def _probe_state(timeout: float) -> str:
+def _probe_state(timeout: float, prefix: str = "SQLMESH_STATE_", default_host: str | None = None) -> str:
+    """SQLMesh's PostgreSQL state from the settings named ``<prefix>HOST`` ... (the databricks gateway's
+    SQLMESH_STATE_*, the local gateway's DVD_LOCAL_STATE_*)."""
     import psycopg2
 
     connection = psycopg2.connect(
-        host=settings.optional("SQLMESH_STATE_HOST"),
-        port=int(settings.optional("SQLMESH_STATE_PORT", "5432") or 5432),
-        user=settings.optional("SQLMESH_STATE_USER"),
-        password=settings.optional("SQLMESH_STATE_PASSWORD"),
-        dbname=settings.optional("SQLMESH_STATE_DATABASE"),
-        sslmode=settings.optional("SQLMESH_STATE_SSLMODE") or None,
+        host=settings.optional(f"{prefix}HOST") or default_host,
+        port=int(settings.optional(f"{prefix}PORT", "5432") or 5432),
+        user=settings.optional(f"{prefix}USER"),
+        password=settings.optional(f"{prefix}PASSWORD") or "",
+        dbname=settings.optional(f"{prefix}DATABASE"),
+        sslmode=settings.optional(f"{prefix}SSLMODE") or None,
         connect_timeout=max(1, int(timeout)),
     )
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from foundation.settings import optional
 from ingest.source.dsn import SOURCE_DSN_ENV, check_source_dsn
-from ingest.source.server import DATABASE, LocalPostgres, find_bin_dir
+from ingest.source.server import DATABASE, SUPERUSER, LocalPostgres, find_bin_dir
 
 __all__ = [
     "DATABASE",
     "LocalPostgres",
     "SOURCE_DSN_ENV",
+    "SUPERUSER",
     "check_source_dsn",
     "configured_source_dsn",
     "find_bin_dir",

@@ -14,43 +14,25 @@ else in the console fails the test.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from foundation.paths import PROJECT_ROOT
 from ingest.tables import SOURCE_TABLES
 from tests.support.browser import SCREENSHOTS_DIR, open_browser, require_browser, screenshot
+from tests.support.editors import get_json as _get
+from tests.support.editors import sqlmesh_ui
 
 pytestmark = pytest.mark.browser
 
 
-SQLMESH = str(Path(sys.executable).with_name("sqlmesh"))
 MODEL = "gold.report_rentals"
-STARTUP_SECONDS = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 60) -> object:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
 
 
 def _fqn(name: str) -> str:
@@ -61,41 +43,11 @@ def _fqn(name: str) -> str:
 @pytest.fixture(scope="module")
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     scratch = tmp_path_factory.mktemp("ui-warehouse")
-    port = _free_port()
     env = dict(
         os.environ, DVD_WAREHOUSE_PATH=str(scratch / "dvdrental.duckdb"), SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true"
     )
-    log = (scratch / "ui.log").open("w")
-    server = subprocess.Popen(
-        [SQLMESH, "ui", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"sqlmesh ui exited with {server.returncode}: {(scratch / 'ui.log').read_text()[-2000:]}")
-            try:
-                _get(f"{url}/api/meta", timeout=5)
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"sqlmesh ui did not answer within {STARTUP_SECONDS}s")
-                time.sleep(0.5)
+    with sqlmesh_ui(env, scratch / "ui.log") as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 def test_model_lineage_reaches_every_bronze_table_through_silver_and_staging(ui_url: str) -> None:
