@@ -204,3 +204,41 @@ def test_refused_when_lock_held_in_process(warehouse: Path) -> None:
                 pass
     with pipeline_lock(lock_path(warehouse)):
         pass
+
+
+def test_sigterm_during_an_airbyte_sync_cancels_the_job(warehouse: Path, tmp_path: Path) -> None:
+    """README "Exit codes" 143: a scheduler's timeout during `daily --via airbyte`'s wait cancels the job it
+    started (DELETE /jobs/{id}, Airbyte's cancel), says so in one line and in the run log, releases the lock.
+    A job left running would write bronze under the next run."""
+    from tests.support.fake_airbyte import FakeAirbyte, airbyte_env
+
+    logs = tmp_path / "logs"
+    with FakeAirbyte() as fake:
+        fake.job_script = ["running"]  # never finishes
+        env = {k: v for k, v in _env("", warehouse, logs).items() if not k.startswith(("AIRBYTE_", "DVD_SOURCE"))}
+        env.update(DVD_INGEST_VIA="airbyte", **airbyte_env(fake, AIRBYTE_POLL_INTERVAL_SECONDS="0.05"))
+        run = subprocess.Popen(
+            [DVDRENTAL, "daily"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(fake.seen("GET", r"/jobs/\d+")) < 3:  # the job started and is being waited for
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "the daily run never waited for an Airbyte job"
+                time.sleep(0.02)
+            run.send_signal(signal.SIGTERM)
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        job_id = min(fake.jobs)
+        assert run.returncode == 143, err
+        assert [r.path for r in fake.seen("DELETE")] == [f"/jobs/{job_id}"]
+    assert "Traceback" not in err
+    error = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and str(job_id) in error[0] and "SIGTERM" in error[0], err
+    log = sorted(logs.glob("daily_*.log"))[-1].read_text().splitlines()
+    assert "daily FAILED:" in log[-1]
+    with pipeline_lock(lock_path(warehouse), purpose="test"):  # free again
+        pass
