@@ -10,12 +10,13 @@ no console error and no request to anywhere (it must open offline).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dvdrental.reports.answers import QUESTIONS, compute_answers
-from dvdrental.reports.dashboard import write_dashboard
+from dvdrental.reports.dashboard import WarehouseFacts, render_dashboard, write_dashboard
 from tests.support.browser import open_browser, require_browser, screenshot
 from tests.support.warehouses import copy_warehouse
 
@@ -70,3 +71,26 @@ def test_dashboard_renders_offline_in_chromium(built_warehouse: Path, tmp_path: 
         assert log.problems == [], log.problems
     assert all(url.startswith("file://") for url in requests), requests
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("age", "red"),
+    [(timedelta(hours=25, minutes=59), False), (timedelta(hours=26, minutes=1), True), (timedelta(days=3), True)],
+    ids=["25h59", "26h01", "3 days"],
+)
+def test_the_freshness_line_turns_red_after_26_hours(age: timedelta, red: bool, tmp_path: Path) -> None:
+    """README: bronze older than 26 h (a missed daily run plus slack) is stale; the dashboard says so in red.
+    The page is rendered at a fixed moment (an injected clock) and looked at in Chromium: the colour a
+    reader sees, not a class name."""
+    require_browser()
+    now = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    facts = WarehouseFacts(newest_extract=now - age, counts=())
+    path = tmp_path / "dashboard.html"
+    path.write_text(render_dashboard([], facts, now=now), encoding="utf-8")
+    with open_browser() as (page, log):
+        page.goto(path.as_uri())
+        line = page.locator("#freshness")
+        assert "data as of" in line.inner_text()
+        colour = line.evaluate("element => getComputedStyle(element).color")
+        assert (colour == "rgb(180, 35, 24)") is red, colour  # #b42318
+        assert log.problems == [], log.problems
