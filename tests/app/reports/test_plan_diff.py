@@ -13,11 +13,18 @@ in the table diffs and no note contradicting the summary table.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dvdrental.reports.plan_diff import DIFF_ENV, NO_CHANGES, PlanDiffReport, write_plan_diff
+from dvdrental.warehouse.lock import lock_path, pipeline_lock
+from foundation.errors import LockHeldError
+from foundation.paths import PROJECT_ROOT
 from tests.support.warehouses import copy_project, copy_warehouse
 from tests.support.warehouses import query as query_warehouse
 
@@ -123,3 +130,79 @@ def test_reference_change_leaves_the_event_chain_alone(scratch_prod: Path, tmp_p
         if change is not None:
             assert f"({change.category}" in note and ("forward-only" in note) == change.forward_only, note
     assert "non-breaking" not in text.split("## Notes")[1]
+
+
+# -- `dvdrental plan-diff --base-ref REF` (what .ci/run runs) and the pipeline lock -----------------
+
+
+def _clone_with_a_change(tmp_path: Path) -> Path:
+    """A git clone of this checkout's HEAD with staging.dvd_country changed in its working tree (uncommitted).
+
+    The clone runs this checkout's code as it is (the Python packages copied over HEAD's), so the test
+    covers uncommitted code too; git HEAD only provides the models the base is built from."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(PROJECT_ROOT), str(clone)], check=True)
+    for package in ("foundation", "ingest", "dvdrental"):
+        shutil.copytree(
+            PROJECT_ROOT / package, clone / package, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    model = clone / "models" / "staging" / "dvd_country.sql"
+    sql = model.read_text()
+    assert "\n  country, -- " in sql
+    model.write_text(sql.replace("\n  country, -- ", "\n  UPPER(country) AS country, -- "))
+    return clone
+
+
+def _plan_diff_in(clone: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m dvdrental plan-diff` run from the clone (its packages, its PROJECT_ROOT)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dvdrental", "plan-diff", *args],
+        cwd=clone,
+        env={**env, "PYTHONPATH": str(clone)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_base_ref_builds_prod_from_the_ref_and_never_opens_the_warehouse(pristine_dsn: str, tmp_path: Path) -> None:
+    """docs/operations.md: `plan-diff --base-ref HEAD` builds HEAD's prod on a scratch warehouse and reports
+    the working tree's uncommitted change against it, "without touching your warehouse"."""
+    clone = _clone_with_a_change(tmp_path)
+    warehouse = tmp_path / "mine" / "dvdrental.duckdb"  # the user's warehouse: must never be created
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "SQLMESH_GATEWAY"))}
+    env.update(
+        DVD_SOURCE_DSN=pristine_dsn,
+        DVD_WAREHOUSE_PATH=str(warehouse),
+        SQLMESH__DISABLE_ANONYMIZED_ANALYTICS="true",
+    )
+    done = _plan_diff_in(clone, env, "--base-ref", "HEAD")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (clone / "artifacts" / "plan-diff.md").read_text()
+    assert "| `staging.dvd_country` | directly modified | breaking |" in report
+    assert "| `gold.report_rentals` | indirectly modified |" in report
+    assert not warehouse.exists() and not warehouse.parent.exists()
+
+    # Unchanged against its own HEAD: nothing to report (the ref's prod is the working tree's).
+    subprocess.run(["git", "checkout", "-q", "--", "models"], cwd=clone, check=True)
+    same = _plan_diff_in(clone, env, "--base-ref", "HEAD")
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert NO_CHANGES in (clone / "artifacts" / "plan-diff.md").read_text()
+
+
+def test_plan_diff_never_runs_over_a_daily_run(warehouse: Path, tmp_path: Path) -> None:
+    """docs/operations.md: "It holds the pipeline lock, so it never runs over a `daily`": while a daily run
+    holds the lock, plan-diff exits at once with 75 and one line, and writes no report."""
+    report = tmp_path / "plan-diff.md"
+    with pipeline_lock(lock_path(warehouse), purpose="dvdrental daily"):
+        done = subprocess.run(
+            [sys.executable, "-m", "dvdrental", "plan-diff", "--output", str(report)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DVD_WAREHOUSE_PATH": str(warehouse)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == LockHeldError.exit_code == 75, done.stderr
+    assert "holds the pipeline lock" in done.stderr and "dvdrental daily" in done.stderr
+    assert not report.exists()
