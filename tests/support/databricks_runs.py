@@ -7,6 +7,7 @@ import math
 import re
 import time
 import typing as t
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -157,3 +158,60 @@ def same(a: t.Any, b: t.Any) -> bool:
 
 def naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+# -- row by row --------------------------------------------------------------------------------
+
+
+def comparable(value: t.Any) -> t.Any:
+    """A value as both engines mean it: timestamps naive UTC, numbers as Decimal (floats to 9 significant
+    digits: the engines sum in different orders), arrays as tuples."""
+    if isinstance(value, datetime):
+        return naive_utc(value)
+    if isinstance(value, float):
+        return Decimal(f"{value:.9g}")
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value).normalize()
+    if hasattr(value, "tolist"):  # numpy arrays, as the connector's Arrow results decode them
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(comparable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, comparable(v)) for k, v in value.items()))
+    return value
+
+
+def row_differences(
+    columns: list[str], key: list[str], duck_rows: list[tuple], remote_rows: list[tuple], limit: int = 5
+) -> list[str]:
+    """What differs between two results of the same columns, matched by ``key`` (every column when empty):
+    rows only DuckDB has, rows only Databricks has, and per key the columns whose values differ."""
+    positions = [columns.index(k) for k in key] if key else list(range(len(columns)))
+
+    def keyed(rows: list[tuple]) -> Counter:
+        return Counter(
+            (tuple(comparable(row[i]) for i in positions), tuple(comparable(v) for v in row)) for row in rows
+        )
+
+    duck, remote = keyed(duck_rows), keyed(remote_rows)
+    only_duck, only_remote = duck - remote, remote - duck
+    by_key_remote = {k: row for (k, row) in only_remote}
+    problems: list[str] = []
+    for k, row in list(only_duck)[:limit]:
+        other = by_key_remote.get(k)
+        if other is None:
+            problems.append(f"only in duckdb: {dict(zip(columns, row, strict=True))}")
+        else:
+            changed = {c: (a, b) for c, a, b in zip(columns, row, other, strict=True) if a != b}
+            problems.append(f"key {k}: duckdb != databricks in {changed}")
+    duck_keys = {k for (k, _) in only_duck}
+    problems += [
+        f"only in databricks: {dict(zip(columns, row, strict=True))}"
+        for (k, row) in list(only_remote)[:limit]
+        if k not in duck_keys
+    ]
+    if len(only_duck) + len(only_remote) > 2 * limit:
+        problems.append(
+            f"... {sum(only_duck.values())} duckdb rows and {sum(only_remote.values())} databricks rows unmatched"
+        )
+    return problems
