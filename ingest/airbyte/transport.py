@@ -176,7 +176,7 @@ class AirbyteTransport:
                     words = _error_text(error, _problem(error), self.redact)
                     if status == 403 and forbidden is not None and not self.settings.auth_disabled:
                         raise forbidden(words) from None
-                    raise _refused(what, status, self.settings, f" ({words})" if words else "") from None
+                    raise _refused(what, status, self.settings, f": {words}" if words else "") from None
                 if status == 404 and not_found is not None:
                     raise not_found() from None
                 problem = _problem(error)
