@@ -156,7 +156,7 @@ class Reconciler:
                 raise
             # UnprocessableEntityProblem: the connector's spec rejected the configuration
             # (ConfigClientErrorHandler maps JsonSchemaValidator's JsonValidationException to it).
-            words = error.problem.text or "no reason given"
+            words = self.transport.redact(error.problem.text)[:300] or "no reason given"  # secrets never echoed
             raise AirbyteConfigurationRefused(
                 f"Airbyte refused to {verb} {step.kind} {step.name!r} (HTTP 422: {words}). "
                 f"Check {', '.join(described.settings_named_in(words))}, then run `dvdrental airbyte apply` again; "
