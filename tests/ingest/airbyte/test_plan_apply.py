@@ -390,3 +390,13 @@ def test_unknown_workspace_on_cloud_is_403_one_line_naming_the_setting(fake, env
     line = _one_error_line(err)
     assert "HTTP 403" in line and other in line and "AIRBYTE_WORKSPACE_ID" in line and "does not exist" in line
     assert writes(fake) == []
+
+
+def test_a_refusal_quoting_the_password_never_prints_it(fake, env, capsys) -> None:
+    fake.refuse_configuration = lambda kind, config: (
+        f"$.password: {config['password']} must be at most 8 characters long" if kind == "source" else None
+    )
+    code, lines, err = run(capsys, "apply")  # run() asserts the password is in neither stdout nor stderr
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "must be at most 8 characters long" in line and "AIRBYTE_SOURCE_PASSWORD" in line
