@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from airbyte_api import api, models
 
-from ingest.airbyte.errors import AirbyteConnectionNotFound, AirbyteError
+from ingest.airbyte.errors import AirbyteAuthError, AirbyteConnectionNotFound, AirbyteError
 from ingest.airbyte.jobs import ACTIVE_STATUSES, JobSnapshot
 from ingest.airbyte.settings import AirbyteSettings
 from ingest.airbyte.transport import AirbyteTransport, json_body
@@ -77,6 +77,15 @@ class AirbyteClient:
             not_found=lambda: AirbyteConnectionNotFound(
                 f"Airbyte connection {connection_id} was not found (HTTP 404 from {self.settings.api_url}). "
                 "Check AIRBYTE_CONNECTION_ID and that the credentials belong to the connection's workspace."
+            ),
+            # Airbyte checks the caller's role in the connection's workspace before it looks the
+            # connection up; an id it cannot resolve has no workspace, so no role: 403, not 404
+            # (airbyte-platform RoleResolver / AuthenticationHeaderResolver.resolveWorkspace).
+            forbidden=lambda words: AirbyteAuthError(
+                f"Airbyte refused GET /connections/{connection_id} (HTTP 403: {words}). Airbyte answers 403 both "
+                "for a connection id that does not exist and for one the credentials may not read: check "
+                f"AIRBYTE_CONNECTION_ID first, then that {self.settings.acting_user} has a role in the "
+                "connection's workspace."
             ),
         )
         if response.connection_response is None:

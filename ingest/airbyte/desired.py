@@ -15,6 +15,7 @@ Airbyte in every answer, so they are never compared, and sent only when a resour
 
 from __future__ import annotations
 
+import re
 import typing as t
 from dataclasses import dataclass, field
 
@@ -43,6 +44,21 @@ class DesiredResource:
     # The configuration fields compared with Airbyte's (dot-separated paths): the ones we set,
     # minus the secrets.
     compared: tuple[str, ...] = ()
+    # Which environment variable each configuration field comes from, so that Airbyte's refusal of a
+    # field (``$.port: …``) can name the setting to fix.
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def settings_named_in(self, message: str) -> list[str]:
+        """The settings behind the fields a validation message names (``$.a.b``), else all of them."""
+        named = []
+        for path in re.findall(r"\$\.([A-Za-z0-9_.]+)", message):
+            parts = path.rstrip(".").split(".")
+            for end in range(len(parts), 0, -1):
+                setting = self.settings.get(".".join(parts[:end]))
+                if setting:
+                    named.append(setting)
+                    break
+        return list(dict.fromkeys(named)) or sorted(set(self.settings.values()))
 
     def without_secrets(self) -> dict[str, t.Any]:
         config = _deep_copy(self.configuration)
@@ -122,6 +138,13 @@ class DesiredSetup:
             },
             secret_paths=SOURCE_SECRETS,
             compared=("host", "port", "database", "schemas", "username", "replication_method.method"),
+            settings={
+                "host": "AIRBYTE_SOURCE_HOST",
+                "port": "AIRBYTE_SOURCE_PORT",
+                "database": "AIRBYTE_SOURCE_DATABASE",
+                "username": "AIRBYTE_SOURCE_USER",
+                "password": "AIRBYTE_SOURCE_PASSWORD",
+            },
         )
         destination = DesiredResource(
             kind="destination",
@@ -137,6 +160,12 @@ class DesiredSetup:
             },
             secret_paths=DESTINATION_SECRETS,
             compared=("hostname", "http_path", "database", "schema", "authentication.auth_type"),
+            settings={
+                "hostname": "DATABRICKS_SERVER_HOSTNAME",
+                "http_path": "DATABRICKS_HTTP_PATH",
+                "database": "DATABRICKS_CATALOG",
+                "authentication.personal_access_token": "DATABRICKS_TOKEN",
+            },
         )
         connection = DesiredConnection(name=CONNECTION_NAME, streams=tuple(table.name for table in SOURCE_TABLES))
         return cls(workspace_id, source, destination, connection, secrets=(password, token))

@@ -42,6 +42,14 @@ class AirbyteWorkspaceNotFound(AirbyteError, ConfigError):
     exit_code = 2
 
 
+class AirbyteConfigurationRefused(AirbyteError, ConfigError):
+    """Airbyte refused a source's or destination's configuration on create or update
+    (422 ``unprocessable-entity``: the connector's spec rejects it). Nothing was written;
+    the fix is the setting the message names, hence exit 2."""
+
+    exit_code = 2
+
+
 class AirbyteContractError(AirbyteError):
     """The Airbyte connection is not configured the way the SQLMesh models
     expect (streams, sync mode, prefix, destination namespace). Nothing ran."""

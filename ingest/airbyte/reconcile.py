@@ -27,7 +27,14 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ingest.airbyte.desired import DesiredConnection, DesiredResource, DesiredSetup, lookup
-from ingest.airbyte.errors import AirbyteContractError, AirbyteError, AirbyteWorkspaceNotFound
+from ingest.airbyte.errors import (
+    AirbyteAuthError,
+    AirbyteConfigurationRefused,
+    AirbyteContractError,
+    AirbyteError,
+    AirbyteRequestFailed,
+    AirbyteWorkspaceNotFound,
+)
 from ingest.airbyte.transport import AirbyteTransport
 
 logger = logging.getLogger(__name__)
@@ -111,16 +118,50 @@ class Reconciler:
                 f"{step.kind} {step.name!r} cannot be changed in place: {'; '.join(step.lines)}."
             )
         if step.action == "create":
-            answer = self.transport.json_request("POST", plural, body=step.body, retry=False)
+            answer = self._write(step, "POST", plural, retry=False)
             resource_id = _id_of(answer, step.kind)
             report(f"created {step.kind} {step.name!r} ({resource_id})")
             return resource_id
         assert step.resource_id is not None
         if step.action == "update":
-            self.transport.json_request("PATCH", f"{plural}/{step.resource_id}", body=step.body)
+            self._write(step, "PATCH", f"{plural}/{step.resource_id}")
             changed = ", ".join(line.split(":", 1)[0] for line in step.lines)
             report(f"updated {step.kind} {step.name!r} ({step.resource_id}): {changed}")
         return step.resource_id
+
+    def _write(self, step: Step, method: str, path: str, retry: bool = True) -> t.Any:
+        """One POST or PATCH; Airbyte's refusals that a setting fixes become one line naming it (exit 2).
+
+        Nothing of this step was written then (Airbyte validates and checks roles before it stores), and
+        what the steps before created is found by name on the rerun.
+        """
+        verb = "create" if method == "POST" else "update"
+        workspace = self.desired.workspace_id
+        try:
+            return self.transport.json_request(
+                method,
+                path,
+                body=step.body,
+                retry=retry,
+                forbidden=lambda words: AirbyteAuthError(
+                    f"Airbyte refused to {verb} {step.kind} {step.name!r} in workspace {workspace} (HTTP 403"
+                    f"{': ' + words if words else ''}): {self.transport.settings.acting_user} may not change it. "
+                    "Give that user the workspace editor role (or use an application of a user who has it), then "
+                    "run `dvdrental airbyte apply` again."
+                ),
+            )
+        except AirbyteRequestFailed as error:
+            described = {"source": self.desired.source, "destination": self.desired.destination}.get(step.kind)
+            if error.status_code != 422 or described is None:
+                raise
+            # UnprocessableEntityProblem: the connector's spec rejected the configuration
+            # (ConfigClientErrorHandler maps JsonSchemaValidator's JsonValidationException to it).
+            words = self.transport.redact(error.problem.text)[:300] or "no reason given"  # secrets never echoed
+            raise AirbyteConfigurationRefused(
+                f"Airbyte refused to {verb} {step.kind} {step.name!r} (HTTP 422: {words}). "
+                f"Check {', '.join(described.settings_named_in(words))}, then run `dvdrental airbyte apply` again; "
+                f"the {step.kind} was not {verb}d."
+            ) from None
 
     # -- comparing ------------------------------------------------------------------------------
 
@@ -224,6 +265,14 @@ class Reconciler:
                 not_found=lambda: AirbyteWorkspaceNotFound(
                     f"Airbyte workspace {workspace_id} was not found (HTTP 404 listing {kind}s from "
                     f"{self.transport.settings.api_url}). Check AIRBYTE_WORKSPACE_ID."
+                ),
+                # The role is checked before the workspace is looked up (SourcesController.listSources:
+                # requireRole(WORKSPACE_READER)), so on Airbyte Cloud an unknown workspace is 403 too.
+                forbidden=lambda words: AirbyteAuthError(
+                    f"Airbyte refused to list the {kind}s of workspace {workspace_id} (HTTP 403: {words}). "
+                    f"Check AIRBYTE_WORKSPACE_ID (Airbyte answers 403 for a workspace that does not exist, too), "
+                    f"then give {self.transport.settings.acting_user} a role in it: reader for `plan`, editor "
+                    "for `apply`."
                 ),
             )
             page = answer.get("data") if isinstance(answer, dict) else None

@@ -124,6 +124,13 @@ class AirbyteSettings:
         return bool(self.client_id and self.client_secret)
 
     @property
+    def acting_user(self) -> str:
+        """Who Airbyte checks the roles of, named by the setting that picks it (for error lines)."""
+        if self.uses_client_credentials:
+            return "the user who created the application AIRBYTE_CLIENT_ID"
+        return "the user of AIRBYTE_API_TOKEN"
+
+    @property
     def resolved_token_url(self) -> str:
         return self.token_url or f"{self.api_url}/applications/token"
 

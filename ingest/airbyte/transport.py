@@ -13,6 +13,9 @@ token request (:meth:`AirbyteTransport.post_token_request`) alike,
 * fails at once on 401/403 with a message about credentials (after one token
   renewal, for application tokens) and on any other 4xx, which a retry cannot
   fix, keeping the problem body (:mod:`.problems`) for callers that read it;
+  a caller that knows what a 403 means for its request (Airbyte checks the
+  caller's role in the workspace before it looks anything up, so an id of another
+  workspace, or none at all, is 403 too) words it itself (``forbidden``);
 * passes every text from outside through one :class:`~foundation.redaction.Redactor`.
 
 The endpoints themselves are :mod:`.client`; the sync workflow is :mod:`.sync`.
@@ -108,6 +111,7 @@ class AirbyteTransport:
         body: t.Any = None,
         retry: bool = True,
         not_found: t.Callable[[], AirbyteError] | None = None,
+        forbidden: t.Callable[[str], AirbyteError] | None = None,
     ) -> t.Any:
         """``method path`` below the API URL with a JSON body, answered with JSON, under :meth:`call`'s policy.
 
@@ -128,7 +132,7 @@ class AirbyteTransport:
                 raise errors.SDKError("API error occurred", response)
             return json_body(response)
 
-        return self.call(what, operation, retry=retry, not_found=not_found)
+        return self.call(what, operation, retry=retry, not_found=not_found, forbidden=forbidden)
 
     def call(
         self,
@@ -138,12 +142,15 @@ class AirbyteTransport:
         retry: bool = True,
         lenient: bool = False,
         not_found: t.Callable[[], AirbyteError] | None = None,
+        forbidden: t.Callable[[str], AirbyteError] | None = None,
     ) -> T:
         """Run one SDK operation with our timeout/retry/auth policy.
 
         ``lenient``: if the SDK cannot validate a 2xx body (e.g. a job status
         newer than the SDK), return a stand-in whose ``raw_response`` the
-        caller parses itself, instead of failing the run.
+        caller parses itself, instead of failing the run. ``not_found`` (404) and
+        ``forbidden`` (403; given the problem's words, e.g. "Caller does not have the
+        required WORKSPACE_READER permissions…") raise the caller's own one-line error.
         """
         attempt = 0
         renewed_token = False
@@ -166,7 +173,10 @@ class AirbyteTransport:
                         self.tokens.invalidate()
                         renewed_token = True
                         continue
-                    raise _refused(what, status, self.settings) from None
+                    words = _error_text(error, _problem(error), self.redact)
+                    if status == 403 and forbidden is not None and not self.settings.auth_disabled:
+                        raise forbidden(words) from None
+                    raise _refused(what, status, self.settings, f": {words}" if words else "") from None
                 if status == 404 and not_found is not None:
                     raise not_found() from None
                 problem = _problem(error)
@@ -219,6 +229,12 @@ def _problem(error: errors.AirbyteAPIError) -> Problem:
 
 
 def _error_detail(error: errors.AirbyteAPIError, problem: Problem, redact: Redactor) -> str:
+    """`` (words)`` from :func:`_error_text`, or nothing when the body has none."""
+    text = _error_text(error, problem, redact)
+    return f" ({text})" if text else ""
+
+
+def _error_text(error: errors.AirbyteAPIError, problem: Problem, redact: Redactor) -> str:
     """A short reason from an error body: ``data.message`` first (the useful words of an
     Airbyte problem), then ``message``/``detail``/``title``, else the raw body."""
     text = problem.text
@@ -227,17 +243,17 @@ def _error_detail(error: errors.AirbyteAPIError, problem: Problem, redact: Redac
     text = redact(" ".join(text.split()))
     if len(text) > 300:
         text = text[:300] + "..."
-    return f" ({text})" if text else ""
+    return text
 
 
-def _refused(what: str, status: int, settings: AirbyteSettings) -> AirbyteAuthError:
+def _refused(what: str, status: int, settings: AirbyteSettings, reason: str = "") -> AirbyteAuthError:
     if settings.auth_disabled:
         return AirbyteAuthError(
             f"{what}: Airbyte asks for authentication (HTTP {status}) but AIRBYTE_AUTH=none sends none: "
             "unset AIRBYTE_AUTH and set AIRBYTE_CLIENT_ID and AIRBYTE_CLIENT_SECRET."
         )
     return AirbyteAuthError(
-        f"{what}: Airbyte refused the credentials (HTTP {status}). Check {_credential_names(settings)} "
+        f"{what}: Airbyte refused the credentials (HTTP {status}{reason}). Check {_credential_names(settings)} "
         f"and that they may access {_target(settings)}."
     )
 

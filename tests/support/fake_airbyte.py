@@ -36,6 +36,28 @@ Secrets in a configuration are answered masked, as Airbyte does. A workspace id 
 ``data`` a ``ProblemResourceData``: ``resourceType`` "workspace", ``resourceId`` the id), the problem
 that file documents for a resource that does not exist.
 
+Roles and editions, as airbyte-platform's public API checks them (``airbyte-server/.../publicapi/controllers/``
+``SourcesController.kt``, ``DestinationsController.kt``, ``ConnectionsController.kt``; ``airbyte-commons-server/.../``
+``authorization/RoleResolver.kt``): ``workspace_role`` is the caller's role in ``WORKSPACE_ID``. Listing and
+``GET /connections/{id}`` need ``WORKSPACE_READER`` (``requireRole``: 403 ``ForbiddenProblem`` "Caller does not have
+the required WORKSPACE_READER permissions to access the resource(s)."), ``PATCH`` an editor role
+(``requireOneOfRoles``: "Caller does not have the required permissions to access the resource(s)."), ``POST`` an
+editor role through Micronaut's ``@Secured``, whose rejection is a 403 with an empty body (Micronaut security's
+``DefaultAuthorizationExceptionHandler``), off api-problems.yaml's contract and marked so. The role is resolved from
+the workspace the request's ids lead to (``AuthenticationHeaderResolver.resolveWorkspace``); an id that leads nowhere
+(a connection that does not exist, a workspace the caller has no permission in) gives no workspace role, so
+``edition = "cloud"`` answers 403 before anything is looked up, while ``edition = "oss"`` (the default) plays a
+self-managed instance admin, whose roles hold everywhere: the lookup runs and answers 404 (``ResourceNotFoundProblem``,
+``resourceType`` ``STANDARD_SYNC`` for a connection: ``ConnectionServiceJooqImpl.getStandardSync``).
+
+``refuse_configuration(kind, configuration)``, when it returns a message, makes ``POST``/``PATCH`` of a source or
+destination answer as the server does when the connector's spec rejects a configuration
+(``SourceHandler.validateSource``: ``JsonSchemaValidator.ensure`` throws "json schema validation failed when comparing
+the data to the json schema. \nErrors: … \nSchema: …", which ``ConfigClientErrorHandler`` cuts before ``\nSchema:`` into
+a 422 ``UnprocessableEntityProblem``). The public API never runs the connector's *check* on create or update
+(``SourceService.createSource`` / ``partialUpdateSource`` call only the handler's spec validation): a wrong password
+is stored and fails the first sync.
+
 The problem bodies carry the fields of ``airbyte-api/problems-api/src/main/openapi/api-problems.yaml``
 (``type``, ``title``, ``status``, ``detail`` with the schema's default, ``data``).
 """
@@ -171,6 +193,36 @@ def resource_not_found_body(resource_type: str, resource_id: str) -> dict[str, t
     }
 
 
+def forbidden_body(message: str) -> dict[str, t.Any]:
+    """ForbiddenProblemResponse, with ProblemMessageData (what RoleResolver.requireRole throws)."""
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#forbidden",
+        "title": "forbidden",
+        "status": 403,
+        "detail": "The request is forbidden.",
+        "data": {"message": message},
+    }
+
+
+def unprocessable_entity_body(errors: str) -> dict[str, t.Any]:
+    """UnprocessableEntityProblemResponse for a configuration the connector's spec rejects: JsonSchemaValidator's
+    message cut before its ``\nSchema:`` part, as ConfigClientErrorHandler sends it."""
+    return {
+        "type": "https://reference.airbyte.com/reference/errors#unprocessable-entity",
+        "title": "unprocessable-entity",
+        "status": 422,
+        "detail": "The body of the request was not understood",
+        "data": {
+            "message": f"json schema validation failed when comparing the data to the json schema. \nErrors: {errors} "
+        },
+    }
+
+
+READER_REFUSED = "Caller does not have the required WORKSPACE_READER permissions to access the resource(s)."
+EDITOR_REFUSED = "Caller does not have the required permissions to access the resource(s)."
+EDITOR_ROLES = {"WORKSPACE_EDITOR", "WORKSPACE_ADMIN"}
+
+
 def bad_request_body(message: str) -> dict[str, t.Any]:
     """BadRequestProblemResponse, with ProblemMessageData."""
     return {
@@ -266,6 +318,10 @@ class FakeAirbyte:
         self.sources: dict[str, dict[str, t.Any]] = {}
         self.destinations: dict[str, dict[str, t.Any]] = {}
         self.setup_connections: dict[str, dict[str, t.Any]] = {}
+        # Roles and refusals (see the module's docstring).
+        self.edition = "oss"  # "cloud": an id that leads to no workspace is 403, not 404
+        self.workspace_role: str | None = "WORKSPACE_EDITOR"  # None: no role; "WORKSPACE_READER": read only
+        self.refuse_configuration: t.Callable[[str, dict[str, t.Any]], str | None] | None = None
 
     # -- scripting helpers --------------------------------------------------
 
@@ -371,9 +427,11 @@ class FakeAirbyte:
             if setup is not None:
                 return setup
             if method == "GET" and path == f"/connections/{CONNECTION_ID}" and self.connection_found:
+                if self.workspace_role is None:
+                    return 403, forbidden_body(READER_REFUSED), {}
                 return 200, self.connection, {}
             if method == "GET" and path.startswith("/connections/"):
-                return 404, resource_not_found_body("connection", path.rsplit("/", 1)[-1]), {}
+                return self._unknown_id("STANDARD_SYNC", path.rsplit("/", 1)[-1])
             if method == "GET" and path == f"/destinations/{DESTINATION_ID}":
                 return 200, self.destination, {}
             if method == "GET" and path == "/jobs":
@@ -409,7 +467,11 @@ class FakeAirbyte:
             wanted = [w for value in query.get("workspaceIds", []) for w in value.split(",") if w]
             for workspace in wanted:
                 if workspace not in self.workspaces:
+                    if self.edition == "cloud":
+                        return 403, forbidden_body(READER_REFUSED), {}
                     return 404, resource_not_found_body("workspace", workspace), {}
+            if wanted and self.workspace_role is None:
+                return 403, forbidden_body(READER_REFUSED), {}
             rows = [r for r in store.values() if not wanted or r["workspaceId"] in wanted]
             limit = int(query.get("limit", ["20"])[0])
             offset = int(query.get("offset", ["0"])[0])
@@ -418,9 +480,21 @@ class FakeAirbyte:
                 answer["next"] = f"{self.url}/{kind}?limit={limit}&offset={offset + limit}"
             return 200, answer, {}
         request = json.loads(body or b"{}")
+        if self.workspace_role not in EDITOR_ROLES:
+            if method == "POST":  # @Secured: Micronaut's own rejection, an empty 403
+                self._injected = (403, None, {})
+                return self._injected
+            return 403, forbidden_body(EDITOR_REFUSED), {}
+        if method == "PATCH" and resource_id not in store:
+            return self._unknown_id(kind.rstrip("s"), resource_id)
+        if kind != "connections" and self.refuse_configuration is not None:
+            configuration = request.get("configuration", {})
+            if method == "PATCH":  # validated merged into what is stored (SourceHandler.validateSourceUpdate)
+                configuration = _merged(store[resource_id].get("configuration"), configuration)
+            refusal = self.refuse_configuration(kind.rstrip("s"), configuration)
+            if refusal:
+                return 422, unprocessable_entity_body(refusal), {}
         if method == "PATCH":
-            if resource_id not in store:
-                return 404, resource_not_found_body(kind.rstrip("s"), resource_id), {}
             current = store[resource_id]
             for key, value in request.items():
                 current[key] = _merged(current.get(key), value) if key == "configuration" else value
@@ -443,6 +517,12 @@ class FakeAirbyte:
             "createdAt": 1714557600,
         }
         return 200, _masked(kind, store[new_id]), {}
+
+    def _unknown_id(self, resource_type: str, resource_id: str):
+        """An id that leads to no workspace: no role there on Cloud (403 first), a 404 for an instance admin."""
+        if self.edition == "cloud":
+            return 403, forbidden_body(READER_REFUSED if resource_type == "STANDARD_SYNC" else EDITOR_REFUSED), {}
+        return 404, resource_not_found_body(resource_type, resource_id), {}
 
     def _create_connection(self, request: dict[str, t.Any]):
         source = self.sources.get(request.get("sourceId", ""))

@@ -48,7 +48,13 @@ def test_error_bodies_must_be_airbytes_problems(body, status, complaint) -> None
 
 
 def test_the_fakes_problems_are_airbytes() -> None:
-    for body in (fa.resource_not_found_body("connection", "x"), fa.invalid_api_key_body(), fa.bad_request_body("m")):
+    for body in (
+        fa.resource_not_found_body("connection", "x"),
+        fa.invalid_api_key_body(),
+        fa.bad_request_body("m"),
+        fa.forbidden_body(fa.READER_REFUSED),
+        fa.unprocessable_entity_body("$.host: m"),
+    ):
         assert openapi().check_problem(body, body["status"], "fake") == []
     assert openapi().check_problem(fa.try_again_later_body("busy"), 409, "fake") == []
     assert openapi().check_problem(fa.state_conflict_body(), 409, "fake") == []

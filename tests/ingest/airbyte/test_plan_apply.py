@@ -277,3 +277,126 @@ def test_two_resources_with_the_name_stop_the_command_naming_both(fake, env, cap
     code, lines, err = run(capsys, "plan")
     assert code == 10 and lines == []
     assert f"holds 2 sources named 'dvdrental postgres' ({source['sourceId']}, {twin['sourceId']})" in err
+
+
+# -- Airbyte refusing a configuration (422) ------------------------------------------------------------------------
+# The public API never runs the connector's check on POST/PATCH /sources|/destinations (SourceService.createSource /
+# partialUpdateSource only validate against the connector's spec; a wrong password is stored and fails the first
+# sync). What it refuses is a configuration the spec rejects: 422 unprocessable-entity with the validator's errors.
+# api_sdk.yaml's source-postgres spec puts no pattern on `host`, so the refusal here is scripted, as a stricter
+# connector version would answer.
+
+
+def _host_with_scheme(kind: str, configuration: dict) -> str | None:
+    host = str(configuration.get("host"))
+    return "$.host: does not match the regex pattern ^[^/:]+$" if kind == "source" and "/" in host else None
+
+
+def _one_error_line(err: str) -> str:
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: "), line
+    return line
+
+
+def test_refused_source_configuration_is_one_line_naming_the_setting_and_a_rerun_finishes(
+    fake, env, capsys, monkeypatch
+) -> None:
+    fake.refuse_configuration = _host_with_scheme
+    monkeypatch.setenv("AIRBYTE_SOURCE_HOST", "postgresql://pg.example.com")
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "create source 'dvdrental postgres'" in line and "HTTP 422" in line
+    assert "$.host: does not match the regex pattern" in line  # the server's own words
+    assert "AIRBYTE_SOURCE_HOST" in line and "AIRBYTE_SOURCE_PORT" not in line and "DATABRICKS" not in line
+    assert writes(fake) == ["POST /sources"] and fake.sources == {}  # nothing half-created
+
+    monkeypatch.setenv("AIRBYTE_SOURCE_HOST", "pg.example.com")  # the setting fixed
+    code, lines, _ = run(capsys, "apply")
+    assert code == 0
+    assert [line.split(" '")[0] for line in lines] == ["created source", "created destination", "created connection"]
+    assert len(fake.sources) == 1 and len(fake.destinations) == 1 and len(fake.setup_connections) == 1
+    assert run(capsys, "plan")[1] == ["no changes"]
+
+
+def test_refused_destination_update_is_one_line_and_leaves_it_as_it_was(fake, env, capsys, monkeypatch) -> None:
+    assert run(capsys, "apply")[0] == 0
+    (destination,) = fake.destinations.values()
+    fake.refuse_configuration = lambda kind, config: (
+        "$.http_path: does not match the regex pattern ^/?sql/"
+        if not config["http_path"].lstrip("/").startswith("sql/")
+        else None
+    )
+    monkeypatch.setenv("DATABRICKS_HTTP_PATH", "https://dbc-1234.cloud.databricks.com/sql/1.0/warehouses/abc123")
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "update destination 'dvdrental databricks bronze'" in line and "HTTP 422" in line
+    assert "DATABRICKS_HTTP_PATH" in line and "DATABRICKS_TOKEN" not in line
+    assert destination["configuration"]["http_path"] == "/sql/1.0/warehouses/abc123"
+    monkeypatch.setenv("DATABRICKS_HTTP_PATH", "/sql/1.0/warehouses/abc123")
+    assert run(capsys, "plan")[1] == ["no changes"]
+
+
+# -- a token without rights (403 ForbiddenProblem; RoleResolver checks the role before anything is looked up) --------
+
+
+def test_token_without_a_role_in_the_workspace_is_one_line_on_plan(fake, env, capsys) -> None:
+    fake.workspace_role = None
+    code, lines, err = run(capsys, "plan")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "HTTP 403" in line and fa.READER_REFUSED in line
+    assert fa.WORKSPACE_ID in line and "AIRBYTE_WORKSPACE_ID" in line and "AIRBYTE_CLIENT_ID" in line
+    assert "reader for `plan`" in line  # the role to give
+    assert len(fake.seen("GET", "/sources")) == 1 and writes(fake) == []  # no retry, nothing written
+    (answer,) = [r.answer for r in fake.seen("GET", "/sources")]
+    assert answer["title"] == "forbidden"
+
+
+def test_read_only_token_plans_but_apply_is_one_line_and_writes_nothing(fake, env, capsys) -> None:
+    fake.workspace_role = "WORKSPACE_READER"
+    code, lines, _ = run(capsys, "plan")
+    assert code == 0 and len(lines) == 3
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "create source 'dvdrental postgres'" in line and "HTTP 403" in line
+    assert "editor" in line and "AIRBYTE_CLIENT_ID" in line
+    assert writes(fake) == ["POST /sources"] and fake.sources == {}
+    fake.workspace_role = "WORKSPACE_EDITOR"  # the role granted
+    assert run(capsys, "apply")[0] == 0
+    assert len(fake.sources) == 1 and run(capsys, "plan")[1] == ["no changes"]
+
+
+def test_read_only_token_cannot_update_one_line_quoting_airbyte(fake, env, capsys, monkeypatch) -> None:
+    assert run(capsys, "apply")[0] == 0
+    monkeypatch.setenv("AIRBYTE_SOURCE_HOST", "pg2.example.com")
+    fake.workspace_role = "WORKSPACE_READER"
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "update source 'dvdrental postgres'" in line and fa.EDITOR_REFUSED in line and "editor" in line
+    (source,) = fake.sources.values()
+    assert source["configuration"]["host"] == "pg.example.com"
+
+
+def test_unknown_workspace_on_cloud_is_403_one_line_naming_the_setting(fake, env, capsys, monkeypatch) -> None:
+    fake.edition = "cloud"
+    other = "9f0e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f"
+    monkeypatch.setenv("AIRBYTE_WORKSPACE_ID", other)
+    code, lines, err = run(capsys, "apply")
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "HTTP 403" in line and other in line and "AIRBYTE_WORKSPACE_ID" in line and "does not exist" in line
+    assert writes(fake) == []
+
+
+def test_a_refusal_quoting_the_password_never_prints_it(fake, env, capsys) -> None:
+    fake.refuse_configuration = lambda kind, config: (
+        f"$.password: {config['password']} must be at most 8 characters long" if kind == "source" else None
+    )
+    code, lines, err = run(capsys, "apply")  # run() asserts the password is in neither stdout nor stderr
+    assert code == 2 and lines == []
+    line = _one_error_line(err)
+    assert "must be at most 8 characters long" in line and "AIRBYTE_SOURCE_PASSWORD" in line

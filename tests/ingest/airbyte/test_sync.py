@@ -8,6 +8,7 @@ import typing as t
 
 import pytest
 
+from dvdrental.commands import main
 from foundation.errors import ConfigError, PipelineError
 from ingest.airbyte import (
     AirbyteAuthError,
@@ -21,7 +22,7 @@ from ingest.airbyte import (
     run_sync,
 )
 from tests.support import fake_airbyte as fa
-from tests.support.fake_airbyte import Fault, make_settings
+from tests.support.fake_airbyte import Fault, airbyte_env, make_settings
 
 JOB = r"/jobs/\d+"
 
@@ -294,6 +295,34 @@ def test_404_connection_names_the_id(fake, settings) -> None:
         run_sync(settings)
     assert fa.CONNECTION_ID in str(caught.value) and "AIRBYTE_CONNECTION_ID" in str(caught.value)
     assert len(fake.seen("GET", f"/connections/{fa.CONNECTION_ID}")) == 1
+
+
+@pytest.mark.parametrize("command", ["check", "sync"])
+@pytest.mark.parametrize(
+    ("edition", "status"),
+    [
+        # A self-managed instance admin holds every role: the lookup runs and answers ResourceNotFoundProblem.
+        ("oss", 404),
+        # Airbyte Cloud resolves the connection's workspace to check the caller's role first
+        # (RoleResolver.requireRole(WORKSPACE_READER) in ConnectionsController.publicGetConnection); an id
+        # that does not exist has no workspace, so no role: ForbiddenProblem before any lookup.
+        ("cloud", 403),
+    ],
+)
+def test_unknown_connection_id_is_one_line_naming_the_setting(fake, monkeypatch, capsys, edition, status, command):
+    fake.edition = edition
+    fake.connection_found = False
+    for name, value in airbyte_env(fake).items():
+        monkeypatch.setenv(name, value)
+    code = main(["airbyte", command])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: ") and f"HTTP {status}" in line
+    assert fa.CONNECTION_ID in line and "AIRBYTE_CONNECTION_ID" in line
+    (seen,) = fake.seen("GET", f"/connections/{fa.CONNECTION_ID}")  # not retried
+    assert seen.status == status
+    assert fake.seen("POST", "/jobs") == []
 
 
 def test_check_connection_starts_nothing(fake, settings) -> None:
