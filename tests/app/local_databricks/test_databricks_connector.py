@@ -22,14 +22,18 @@ Skip it with DVD_SKIP_SPARK=1, like the runtime-mode module.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
+import re
 import secrets
 import shutil
 import typing as t
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +55,7 @@ from tests.support.databricks_runs import (
 SKIP_ENV = "DVD_SKIP_SPARK"
 STATEMENT_LOG = PROJECT_ROOT / ".local" / "databricks-connector" / "statements.sql"
 CATALOG = "spark_catalog"
+SQLMESH_COMMENT = r"\s*(?:/\*.*?\*/\s*)?"  # SQLMesh prefixes a statement with /* SQLMESH_PLAN: <id> */
 # The Thrift Server reads the Authorization header as Basic credentials whatever its scheme (and,
 # with NOSASL, checks nothing): the token must decode to user:password. A workspace's token is opaque.
 TOKEN = base64.b64encode(b"dvdrental:local-endpoint").decode()
@@ -74,6 +79,16 @@ CLEARED_ENV = (
 
 
 @dataclass
+class DailyCommand:
+    """`dvdrental daily --gateway databricks --via airbyte` run in the test process."""
+
+    exit_code: int
+    output: str  # stdout and stderr
+    statements: list[t.Any]  # what it sent through the connector
+    syncs_started: int  # POST /jobs at the fake Airbyte
+
+
+@dataclass
 class ConnectorRun:
     local: t.Any  # sqlmesh Context on DuckDB
     ctx: t.Any  # sqlmesh Context on the databricks gateway
@@ -85,6 +100,7 @@ class ConnectorRun:
     dev: Phase | None = None
     diff: t.Any = None  # sqlmesh TableDiff of FORWARD_ONLY_MODEL, prod vs dev
     diff_error: BaseException | None = None
+    daily_command: DailyCommand | None = None
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row) for row in self.ctx.engine_adapter.fetchall(sql)]
@@ -187,6 +203,9 @@ def connector_run(
                         )[0]
                     except Exception as error:  # examined by the test
                         run.diff_error = error
+                    day_after = (date.today() + timedelta(days=2)).isoformat()
+                    run.daily_command = _daily_command(env, root, log, day_after)
+                    local.run("prod", execution_time=day_after)  # the reference runs the same day
             written = log.write(STATEMENT_LOG)
             for phase in (run.plan, run.daily, run.dev):
                 if phase is not None:
@@ -202,6 +221,25 @@ def connector_run(
             yield run
             ctx.close()
             local.close()
+
+
+def _daily_command(env: pytest.MonkeyPatch, root: Path, log: t.Any, day: str) -> DailyCommand:
+    """The daily run as the scheduler starts it on production's gateway, ingest by the fake Airbyte.
+
+    In this process, where the connector's adjustments are installed (a subprocess would not have them).
+    The fake reports a successful sync; bronze is what the endpoint already holds, as after a sync."""
+    from dvdrental.commands import main
+    from tests.support.fake_airbyte import FakeAirbyte, airbyte_env
+
+    with FakeAirbyte() as fake:
+        for name, value in airbyte_env(fake, AIRBYTE_POLL_INTERVAL_SECONDS="0.05").items():
+            env.setenv(name, value)
+        env.setenv("DVD_LOG_DIR", str(root / "logs"))
+        before = len(log.statements)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            code = main(["daily", "--gateway", "databricks", "--via", "airbyte", "--execution-time", f"{day} 01:00:00"])
+        return DailyCommand(code, output.getvalue(), log.statements[before:], len(fake.seen("POST", "/jobs")))
 
 
 def test_endpoint_listens_on_loopback_only(connector_run: ConnectorRun) -> None:
@@ -345,6 +383,37 @@ def test_models_equal_duckdb(connector_run: ConnectorRun) -> None:
             if not same(d, s)
         ]
         assert not differences, f"{model} differs:\n  " + "\n  ".join(differences)
+
+
+def test_daily_command_on_the_databricks_gateway(connector_run: ConnectorRun) -> None:
+    """`dvdrental daily --gateway databricks --via airbyte`, what daily.yml runs: one sync started, every
+    due model run through the connector, exit 0 (the models then still equal DuckDB's, tests below)."""
+    daily = connector_run.daily_command
+    assert daily is not None, "the plan or the dev phase failed before the daily run"
+    assert daily.exit_code == 0, daily.output[-3000:]
+    assert daily.syncs_started == 1
+    summary = [line for line in daily.output.splitlines() if line.startswith("daily ok:")]
+    assert summary and "0 failed" in summary[-1], daily.output[-3000:]
+    written = {
+        target.group(1)
+        for s in daily.statements
+        if (target := re.match(rf"{SQLMESH_COMMENT}(?:INSERT INTO|MERGE INTO)\s+(\S+)", s.sql, re.IGNORECASE))
+    }
+    assert len(written) >= 5, written  # the day's intervals of the incremental models were written
+
+
+def test_delta_column_mapping_on_the_tables_sqlmesh_creates(connector_run: ConnectorRun) -> None:
+    """config.yaml's databricks gateway asks Delta for column mapping on every physical table, so a
+    forward-only change may drop or rename a column; the SCD2 dim_customer's table carries it."""
+    creates = [
+        s.sql
+        for s in connector_run.plan.statements
+        if re.match(rf"{SQLMESH_COMMENT}CREATE\s+(OR\s+REPLACE\s+)?TABLE", s.sql, re.IGNORECASE)
+    ]
+    assert creates
+    mapped = [sql for sql in creates if re.search(r"'delta\.columnMapping\.mode'\s*=\s*'name'", sql)]
+    assert any("gold__dim_customer" in sql for sql in mapped), creates[:3]
+    assert len(mapped) == len(creates), [sql[:120] for sql in creates if sql not in mapped][:3]
 
 
 def test_models_equal_duckdb_row_by_row(connector_run: ConnectorRun) -> None:
