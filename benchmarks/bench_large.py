@@ -1,0 +1,146 @@
+"""Large-scale benchmark (`make bench-large`): ingest, full build and one daily run at ×6000 and the growth factors.
+
+Why a separate module: ×6000 (96 M rentals, ~16 GB in PostgreSQL) is where one machine meets its
+memory bound (DVD_DUCKDB_MEMORY_LIMIT, default 4GB, spilling to DVD_DUCKDB_TEMP_DIRECTORY), so every
+step is measured once per factor, not three times, and never by ``make test``. The steps reuse
+bench_build/bench_ingest's code paths: the project's loader (``load_one direct``, all 11 tables),
+``sqlmesh plan`` from empty on a copy of that bronze, and bench_build's daily run. Each row has wall,
+CPU seconds and peak RSS of its own subprocess (harness.measure) and µs per row; a PNG of seconds
+and peak RSS against rows is written when matplotlib is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from benchmarks.bench_build import bronze_warehouse, copy_of, daily, render_script, sqlmesh
+from benchmarks.harness import (
+    ROOT,
+    WORK_DIR,
+    factors_arg,
+    fresh_file,
+    machine,
+    measure,
+    module,
+    record,
+    source_dsn,
+    table,
+)
+
+PLOT = ROOT / "benchmarks" / "large.png"
+
+
+def one_factor(factor: int, gold: list[str], with_daily: bool) -> list[dict]:
+    """Ingest, build and (optionally) daily at ×factor; one row per step."""
+    dsn = source_dsn(factor)
+    rows = []
+    target = fresh_file(WORK_DIR / f"ingest-x{factor}" / "full.duckdb")  # bronze_warehouse reuses it
+    load = measure(module("load_one", "direct", dsn, str(target), ""))
+    loaded = json.loads(load.stdout.strip().splitlines()[-1])["rows"]
+    rows.append({"step": "ingest", "rows": loaded, "run": load})
+    wh = copy_of(bronze_warehouse(factor), "plan_wh", factor)
+    build = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
+    rows.append({"step": "build", "rows": loaded, "run": build})
+    if with_daily:
+        day = daily(factor, wh, build.wall, gold)
+        rows.append(
+            {
+                "step": "daily",
+                "rows": loaded,
+                "wall": day["run_s"],
+                "rss_mb": day.get("run_rss_mb"),
+                "cpu": day.get("run_cpu_s"),
+            }
+        )
+    out = []
+    for r in rows:
+        run = r.pop("run", None)
+        entry = {
+            "factor": factor,
+            **r,
+            "wall": run.wall if run else r["wall"],
+            "cpu": run.cpu if run else r["cpu"],
+            "rss_mb": run.rss_mb if run else r["rss_mb"],
+            "loadavg_1m": os.getloadavg()[0],
+            "memory_limit": os.environ.get("DVD_DUCKDB_MEMORY_LIMIT", "4GB (default)"),
+        }
+        record("large", entry)
+        out.append(entry)
+    return out
+
+
+def plot(entries: list[dict], path: Path) -> bool:
+    """Seconds and peak RSS against rows, one line per step; False when matplotlib is absent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (secs, rss) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for step in ("ingest", "build", "daily"):
+        mine = sorted((e for e in entries if e["step"] == step and e["wall"] is not None), key=lambda e: e["rows"])
+        if mine:
+            xs = [e["rows"] for e in mine]
+            secs.plot(xs, [e["wall"] for e in mine], marker="o", label=step)
+            rss.plot(xs, [e["rss_mb"] or 0 for e in mine], marker="o", label=step)
+    for ax, label in ((secs, "wall seconds"), (rss, "peak RSS MB")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rows loaded (11 tables)")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"dvdrental at scale; memory limit {os.environ.get('DVD_DUCKDB_MEMORY_LIMIT', '4GB')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--factors", type=factors_arg, default=[100, 600, 6000])
+    parser.add_argument("--no-daily", action="store_true")
+    args = parser.parse_args(argv)
+    script = WORK_DIR / "render" / "models.json"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    gold = render_script(script)
+    entries = []
+    for factor in args.factors:
+        entries += one_factor(factor, gold, not args.no_daily)
+    print(
+        "\n### Large scale: one run per step (memory limit "
+        f"{os.environ.get('DVD_DUCKDB_MEMORY_LIMIT', '4GB, the default')})\n"
+    )
+    print(
+        table(
+            ["scale", "step", "rows", "wall s", "CPU s", "µs per row", "peak RSS MB", "load avg (1 min)"],
+            [
+                [
+                    f"×{e['factor']}",
+                    e["step"],
+                    f"{e['rows']:,}",
+                    f"{e['wall']:.1f}",
+                    f"{e['cpu']:.1f}" if e["cpu"] else "-",
+                    f"{e['wall'] / e['rows'] * 1e6:.2f}",
+                    f"{e['rss_mb']:.0f}" if e["rss_mb"] else "-",
+                    f"{e['loadavg_1m']:.1f}",
+                ]
+                for e in entries
+            ],
+        )
+    )
+    print(f"\nplot: {PLOT}" if plot(entries, PLOT) else "\nplot skipped: matplotlib not installed")
+    m = machine()
+    print(
+        f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at the end {m['loadavg_1m']:.1f}"
+    )
+    return entries
+
+
+if __name__ == "__main__":
+    main()
