@@ -34,42 +34,50 @@ from benchmarks.harness import (
 PLOT = ROOT / "benchmarks" / "large.png"
 
 
-def one_factor(factor: int, gold: list[str], with_daily: bool) -> list[dict]:
-    """Ingest, build and (optionally) daily at ×factor; one row per step."""
+def _step(factor: int, step: str, rows: int, wall: float, cpu: float | None, rss_mb: float | None) -> dict:
+    """Record one step as soon as it ends: a ×6000 run stopped later keeps what it measured."""
+    entry = {
+        "factor": factor,
+        "step": step,
+        "rows": rows,
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": rss_mb,
+        "loadavg_1m": os.getloadavg()[0],
+        "memory_limit": os.environ.get("DVD_DUCKDB_MEMORY_LIMIT", "4GB (default)"),
+    }
+    record("large", entry)
+    print(
+        f"  x{factor} {step}: {wall:.1f}s, peak RSS {rss_mb or 0:.0f} MB (load {entry['loadavg_1m']:.1f})", flush=True
+    )
+    return entry
+
+
+def one_factor(factor: int, gold: list[str], steps: set[str]) -> list[dict]:
+    """The chosen steps at ×factor (build reuses the ingest's bronze, daily the build); one row per step."""
     dsn = source_dsn(factor)
-    rows = []
-    target = fresh_file(WORK_DIR / f"ingest-x{factor}" / "full.duckdb")  # bronze_warehouse reuses it
-    load = measure(module("load_one", "direct", dsn, str(target), ""))
-    loaded = json.loads(load.stdout.strip().splitlines()[-1])["rows"]
-    rows.append({"step": "ingest", "rows": loaded, "run": load})
-    wh = copy_of(bronze_warehouse(factor), "plan_wh", factor)
-    build = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
-    rows.append({"step": "build", "rows": loaded, "run": build})
-    if with_daily:
-        day = daily(factor, wh, build.wall, gold)
-        rows.append(
-            {
-                "step": "daily",
-                "rows": loaded,
-                "wall": day["run_s"],
-                "rss_mb": day.get("run_rss_mb"),
-                "cpu": day.get("run_cpu_s"),
-            }
-        )
     out = []
-    for r in rows:
-        run = r.pop("run", None)
-        entry = {
-            "factor": factor,
-            **r,
-            "wall": run.wall if run else r["wall"],
-            "cpu": run.cpu if run else r["cpu"],
-            "rss_mb": run.rss_mb if run else r["rss_mb"],
-            "loadavg_1m": os.getloadavg()[0],
-            "memory_limit": os.environ.get("DVD_DUCKDB_MEMORY_LIMIT", "4GB (default)"),
-        }
-        record("large", entry)
-        out.append(entry)
+    bronze = WORK_DIR / f"ingest-x{factor}" / "full.duckdb"  # bronze_warehouse reuses it
+    if "ingest" in steps or not bronze.exists():
+        load = measure(module("load_one", "direct", dsn, str(fresh_file(bronze)), ""))
+        loaded = json.loads(load.stdout.strip().splitlines()[-1])["rows"]
+        if "ingest" in steps:
+            out.append(_step(factor, "ingest", loaded, load.wall, load.cpu, load.rss_mb))
+    import duckdb
+
+    with duckdb.connect(str(bronze), read_only=True) as con:
+        loaded = sum(
+            con.execute(f'SELECT count(*) FROM bronze."{t}"').fetchone()[0]  # type: ignore[index]
+            for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'bronze'").fetchall()
+        )
+    wh = WORK_DIR / f"build-x{factor}" / "plan_wh.duckdb"
+    if "build" in steps or ("daily" in steps and not wh.exists()):
+        wh = copy_of(bronze_warehouse(factor), "plan_wh", factor)
+        build = sqlmesh(["plan", "--auto-apply", "--no-prompts", "--skip-tests"], wh)
+        out.append(_step(factor, "build", loaded, build.wall, build.cpu, build.rss_mb))
+    if "daily" in steps:
+        day = daily(factor, wh, 0.0, gold)
+        out.append(_step(factor, "daily", loaded, day["run_s"], day["run_cpu_s"], day["run_rss_mb"]))
     return out
 
 
@@ -116,14 +124,14 @@ def plot(entries: list[dict], path: Path) -> bool:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--factors", type=factors_arg, default=[100, 600, 6000])
-    parser.add_argument("--no-daily", action="store_true")
+    parser.add_argument("--steps", default="ingest,build,daily", help="any of ingest, build, daily")
     args = parser.parse_args(argv)
     script = WORK_DIR / "render" / "models.json"
     script.parent.mkdir(parents=True, exist_ok=True)
     gold = render_script(script)
     entries = []
     for factor in args.factors:
-        entries += one_factor(factor, gold, not args.no_daily)
+        entries += one_factor(factor, gold, set(args.steps.split(",")))
     print(
         "\n### Large scale: one run per step (memory limit "
         f"{os.environ.get('DVD_DUCKDB_MEMORY_LIMIT', '4GB, the default')})\n"
