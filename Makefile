@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # The warehouse path SQLMesh's config.yaml reads; absolute, so any working directory works.
 export DVD_WAREHOUSE_PATH ?= $(CURDIR)/warehouse/dvdrental.duckdb
 
-.PHONY: help install system-deps demo test test-fast lint unit-test plan-diff clean bench superset superset-bundle
+.PHONY: help install system-deps demo test test-fast lint unit-test plan-diff clean bench superset superset-bundle bench-large
 
 help:
 	@echo "make demo   - start the local PostgreSQL source, load bronze, build silver/gold, print the answers"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   - ruff (lint + format check), mypy on the Python packages, SQLMesh's linter on the models"
 	@echo "make clean  - stop the local source and delete local state (.venv kept)"
 	@echo "make bench  - performance benchmarks at x1..x600 (minutes; benchmarks/RESULTS.md)"
+	@echo "make bench-large - ingest, build, daily at x100/x600/x6000 (hours; ~16 GB source, built once)"
 	@echo "make superset - after make demo: the answers in a local Apache Superset on 127.0.0.1:8088"
 
 # PostgreSQL server binaries are the one system dependency the core needs. Installed from
@@ -104,3 +105,12 @@ bench: install
 	set -o pipefail; $(BIN)/python -m benchmarks.bench_ingest | tee benchmarks/results/ingest-latest.md
 	set -o pipefail; $(BIN)/python -m benchmarks.profile_loader --factor 600 | tee benchmarks/results/profile-latest.md
 	set -o pipefail; $(BIN)/python -m benchmarks.bench_build | tee benchmarks/results/build-latest.md
+
+# The x6000 scale (96 M rentals, ~16 GB in PostgreSQL, built once and reused), one run per step under
+# the default memory limit; never part of `make test`. Writes benchmarks/large.png when matplotlib is there.
+bench-large: install
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/dvdrental source start
+	$(BIN)/dvdrental source scale --factor 6000
+	@mkdir -p benchmarks/results
+	set -o pipefail; $(BIN)/python -m benchmarks.bench_large | tee benchmarks/results/large-latest.md

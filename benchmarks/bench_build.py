@@ -374,6 +374,8 @@ def daily(factor: int, built: Path, full_build_s: float, gold: list[str]) -> dic
         "day": day,
         "ingest_s": ingest.wall,
         "run_s": run.wall,
+        "run_rss_mb": run.rss_mb,
+        "run_cpu_s": run.cpu,
         "full_build_s": full_build_s,
         "rebuild_s": rebuild.wall,
         "ratio": ratio,
