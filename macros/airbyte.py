@@ -99,9 +99,22 @@ def _engine_dialect(evaluator: MacroEvaluator) -> str:
 
 
 @macro()
-def name_of(evaluator: MacroEvaluator, relation: exp.Expr) -> exp.Expr:
-    """A relation's name as a string literal, for messages (``'@x'`` is not interpolated).
+def newest_extracts(evaluator: MacroEvaluator, sources: exp.Expr) -> exp.Expr:
+    """One row per bronze table of ``sources``: its name and its newest ``_airbyte_extracted_at``.
 
-    Used by audits/freshness.sql so a failing row says which bronze table is stale.
+    Used by audits/freshness.sql, which checks all bronze tables in one query, so a failing row
+    says which table is stale (``'@x'`` is not interpolated, hence the name as a literal).
     """
-    return exp.Literal.string(relation.sql(dialect=evaluator.dialect or "databricks"))
+    dialect = evaluator.dialect or "databricks"
+    relations = sources.expressions if isinstance(sources, exp.Tuple) else [sources]
+    newest = [
+        exp.select(
+            exp.Literal.string(relation.sql(dialect=dialect)).as_("bronze_table"),
+            exp.Max(this=exp.column("_airbyte_extracted_at")).as_("newest_extracted_at"),
+        ).from_(exp.to_table(relation.sql(dialect=dialect), dialect=dialect))
+        for relation in relations
+    ]
+    union: exp.Query = newest[0]
+    for query in newest[1:]:
+        union = exp.union(union, query, distinct=False)
+    return union

@@ -12,12 +12,18 @@ MODEL (
   cron '@daily',
   owner 'data-engineering',
   grain source_table,
-  description 'The newest load of each bronze table against the last load accepted: keys, keys lost, values Airbyte changed (_airbyte_meta). One row per source table; its blocking audit stops the run before any staging table is written.',
+  description 'The newest load of each bronze table against the last load accepted: keys, keys lost, values Airbyte changed (_airbyte_meta). One row per source table; its blocking audits (complete loads, fresh bronze) stop the run before any staging table is written.',
   signals (bronze_columns_as_declared()),
   audits (
     not_null(columns := (source_table, bronze_rows, bronze_keys, is_accepted, verdict)),
     unique_values(columns := (source_table)),
-    load_is_complete()
+    load_is_complete(),
+    -- One freshness check for all of bronze, here where it stops every staging model (audits/freshness.sql).
+    bronze_is_fresh(sources := (
+      bronze.raw_dvd_address, bronze.raw_dvd_category, bronze.raw_dvd_city, bronze.raw_dvd_country,
+      bronze.raw_dvd_customer, bronze.raw_dvd_film, bronze.raw_dvd_film_category, bronze.raw_dvd_inventory,
+      bronze.raw_dvd_language, bronze.raw_dvd_payment, bronze.raw_dvd_rental
+    ))
   )
 );
 

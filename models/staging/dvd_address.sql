@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (address_id, city_id)),
     unique_values(columns := (address_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_address, keys := address_id),
-    bronze_is_fresh(source := bronze.raw_dvd_address)
+    one_row_per_bronze_key(source := bronze.raw_dvd_address, keys := address_id)
   )
 );
 

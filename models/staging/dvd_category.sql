@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (category_id, name)),
     unique_values(columns := (category_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_category, keys := category_id),
-    bronze_is_fresh(source := bronze.raw_dvd_category)
+    one_row_per_bronze_key(source := bronze.raw_dvd_category, keys := category_id)
   )
 );
 

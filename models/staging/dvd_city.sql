@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (city_id, city, country_id)),
     unique_values(columns := (city_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_city, keys := city_id),
-    bronze_is_fresh(source := bronze.raw_dvd_city)
+    one_row_per_bronze_key(source := bronze.raw_dvd_city, keys := city_id)
   )
 );
 

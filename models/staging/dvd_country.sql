@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (country_id, country)),
     unique_values(columns := (country_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_country, keys := country_id),
-    bronze_is_fresh(source := bronze.raw_dvd_country)
+    one_row_per_bronze_key(source := bronze.raw_dvd_country, keys := country_id)
   )
 );
 

@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (customer_id, store_id, address_id, first_name, last_name)),
     unique_values(columns := (customer_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_customer, keys := customer_id),
-    bronze_is_fresh(source := bronze.raw_dvd_customer)
+    one_row_per_bronze_key(source := bronze.raw_dvd_customer, keys := customer_id)
   )
 );
 

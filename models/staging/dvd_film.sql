@@ -14,8 +14,7 @@ MODEL (
     accepted_range(column := rental_duration, min_v := 1),
     accepted_range(column := rental_rate, min_v := 0),
     accepted_range(column := replacement_cost, min_v := 0),
-    one_row_per_bronze_key(source := bronze.raw_dvd_film, keys := film_id),
-    bronze_is_fresh(source := bronze.raw_dvd_film)
+    one_row_per_bronze_key(source := bronze.raw_dvd_film, keys := film_id)
   )
 );
 

@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (film_id, category_id)),
     unique_combination_of_columns(columns := (film_id, category_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_film_category, keys := (film_id, category_id)),
-    bronze_is_fresh(source := bronze.raw_dvd_film_category)
+    one_row_per_bronze_key(source := bronze.raw_dvd_film_category, keys := (film_id, category_id))
   )
 );
 

@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (inventory_id, film_id, store_id)),
     unique_values(columns := (inventory_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_inventory, keys := inventory_id),
-    bronze_is_fresh(source := bronze.raw_dvd_inventory)
+    one_row_per_bronze_key(source := bronze.raw_dvd_inventory, keys := inventory_id)
   )
 );
 

@@ -10,8 +10,7 @@ MODEL (
   audits (
     not_null(columns := (language_id, name)),
     unique_values(columns := (language_id)),
-    one_row_per_bronze_key(source := bronze.raw_dvd_language, keys := language_id),
-    bronze_is_fresh(source := bronze.raw_dvd_language)
+    one_row_per_bronze_key(source := bronze.raw_dvd_language, keys := language_id)
   )
 );
 

@@ -19,8 +19,7 @@ MODEL (
     accepted_range(column := amount, min_v := 0, condition := @written_since_interval_start()),
     not_in_future(column := payment_date, condition := @written_since_interval_start()),
     references_dimension(column := rental_id, dimension := staging.dvd_rental, dimension_column := rental_id, condition := @written_since_interval_start(), blocking := false),
-    one_row_per_bronze_key(source := bronze.raw_dvd_payment, keys := payment_id, condition := NOT _is_deleted),
-    bronze_is_fresh(source := bronze.raw_dvd_payment)
+    one_row_per_bronze_key(source := bronze.raw_dvd_payment, keys := payment_id, condition := NOT _is_deleted)
   )
 );
 

@@ -29,8 +29,7 @@ MODEL (
     not_in_future(column := return_date, condition := @written_since_interval_start()),
     -- A rental waiting for its references counts once written; one changed longer ago cannot be waiting.
     one_row_per_bronze_key(source := bronze.raw_dvd_rental, keys := rental_id, condition := NOT _is_deleted,
-      bronze_condition := NOT @changed_near_extract(last_update, _airbyte_extracted_at) OR CAST(rental_id AS INT) IN (SELECT rental_id FROM staging.dvd_rental WHERE NOT _is_deleted)),
-    bronze_is_fresh(source := bronze.raw_dvd_rental)
+      bronze_condition := NOT @changed_near_extract(last_update, _airbyte_extracted_at) OR CAST(rental_id AS INT) IN (SELECT rental_id FROM staging.dvd_rental WHERE NOT _is_deleted))
   )
 );
 
