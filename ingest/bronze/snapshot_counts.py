@@ -71,7 +71,12 @@ class SnapshotCounts:
 
     def _count_all(self) -> None:
         try:
-            with psycopg.connect(self._dsn) as conn:
+            # Not ``with connect()``: on an error it rolls back first, and when the server is gone by
+            # then (a load cancelled while the source drops the connection) psycopg logs a WARNING of
+            # its own on stderr, ahead of the load's one error line. Closing ends the read-only
+            # transaction all the same.
+            conn = psycopg.connect(self._dsn)
+            try:
                 self._conn = conn
                 self._connected.set()
                 conn.isolation_level = IsolationLevel.REPEATABLE_READ
@@ -81,7 +86,8 @@ class SnapshotCounts:
                 for table in self._tables:
                     row = conn.execute(count_sql(table)).fetchone()
                     self._futures[table.name].set_result(int(row[0]) if row else 0)
-                conn.rollback()
+            finally:
+                conn.close()
         except BaseException as error:  # every table not counted yet learns why
             failed = CountFailed(first_line(error))
             for future in self._futures.values():

@@ -9,6 +9,8 @@ and the raw ids and ``_airbyte_meta`` keep Airbyte's shape across loads and tabl
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from pathlib import Path
 
@@ -58,6 +60,57 @@ def test_a_snapshot_that_is_gone_fails_every_count(source_db: str) -> None:
         for table in (CUSTOMER, RENTAL):
             with pytest.raises(CountFailed, match="snapshot"):
                 counts.rows(table)
+
+
+def test_a_count_whose_connection_is_killed_fails_with_one_line_and_no_library_warning(
+    source_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The source drops the side connection mid-count (a restart, a DBA's pg_terminate_backend): the
+    count fails naming why, and psycopg logs nothing of its own."""
+    with psycopg.connect(source_db, autocommit=True) as conn:  # a count that takes 3 s to answer
+        conn.execute("ALTER TABLE rental RENAME TO rental_data")
+        conn.execute("CREATE VIEW rental AS SELECT t.* FROM rental_data t, (SELECT pg_sleep(3)) AS pause")
+    caplog.set_level(logging.WARNING)
+    with psycopg.connect(source_db) as load, psycopg.connect(source_db, autocommit=True) as admin:
+        load.isolation_level = IsolationLevel.REPEATABLE_READ
+        snapshot = load.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        with SnapshotCounts(source_db, snapshot, (RENTAL,)) as counts:
+            killed = 0
+            for _ in range(100):
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND query LIKE 'SELECT count(*) FROM public.\"rental\"%'"
+                ).fetchone()[0]
+                if killed:
+                    break
+                time.sleep(0.1)
+            assert killed == 1, "the count never started"
+            with pytest.raises(CountFailed, match="terminat"):
+                counts.rows(RENTAL)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+
+
+def test_a_failed_count_never_asks_a_dead_connection_to_roll_back(
+    source_db: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a count fails and the server is gone by then, a rollback fails too. Inside ``with connect()``
+    psycopg then logged 'WARNING psycopg: error ignored in rollback' to stderr, ahead of the load's one
+    error line (the CLI's first stderr line; seen once in test_faults_ingest's dropped connection, where
+    the load's cancel and the kill crossed). A failed count now only closes its connection."""
+    with psycopg.connect(source_db) as load:
+        load.isolation_level = IsolationLevel.REPEATABLE_READ
+        snapshot = load.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    # the count fails (the snapshot is gone), and so would any rollback: the server went away meanwhile
+
+    def rollback_on_a_dead_server(self: psycopg.Connection) -> None:
+        raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    monkeypatch.setattr(psycopg.Connection, "rollback", rollback_on_a_dead_server)
+    caplog.set_level(logging.WARNING)
+    with SnapshotCounts(source_db, snapshot, (RENTAL,)) as counts:
+        with pytest.raises(CountFailed, match="snapshot"):
+            counts.rows(RENTAL)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
 
 
 def test_raw_ids_are_unique_uuids_across_loads_and_tables_and_meta_is_airbytes(
