@@ -35,6 +35,7 @@ from tests.support.warehouses import (
     prod_state,
     query,
     sqlmesh_context,
+    stored_per_row,
     tomorrow,
 )
 
@@ -129,6 +130,7 @@ def test_duplicate_keys_keep_the_newest_extract_deterministically(
     warehouse = _inject(
         built_path,
         tmp_path / "dvdrental.duckdb",
+        stored_per_row("bronze.raw_dvd_rental"),
         # rental 12 read again a minute later, returned a day later in that copy
         "INSERT INTO bronze.raw_dvd_rental SELECT * "
         "REPLACE ('00000000-0000-4000-8000-000000000001' AS _airbyte_raw_id, "

@@ -29,7 +29,7 @@ from foundation.paths import PROJECT_ROOT
 from ingest.bronze import load_bronze
 from tests.support.answers import assert_answer_matches, source_answer
 from tests.support.fake_airbyte import FakeAirbyte, airbyte_env
-from tests.support.warehouses import copy_warehouse, prod_state, query, warehouse_env
+from tests.support.warehouses import copy_warehouse, prod_state, query, stored_per_row, warehouse_env
 
 SAMPLE_RENTALS = 16044
 
@@ -212,7 +212,9 @@ def test_airbyte_path_refuses_a_half_table_and_a_nulled_measure_and_reports_othe
     nulled = copy_warehouse(sample_warehouse, tmp_path / "nulled" / "dvdrental.duckdb")
     meta = _meta("amount", "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION")
     _bronze(
-        nulled, f"UPDATE bronze.raw_dvd_payment SET amount = NULL, _airbyte_meta = '{meta}' WHERE payment_id = 17503"
+        nulled,
+        stored_per_row("bronze.raw_dvd_payment"),
+        f"UPDATE bronze.raw_dvd_payment SET amount = NULL, _airbyte_meta = '{meta}' WHERE payment_id = 17503",
     )
     done = _airbyte_daily(nulled, fake, tmp_path / "logs")
     assert done.returncode == 12, done.stderr
@@ -223,7 +225,11 @@ def test_airbyte_path_refuses_a_half_table_and_a_nulled_measure_and_reports_othe
     # A truncated film description (no key, no measure): the run goes on and counts it.
     truncated = copy_warehouse(sample_warehouse, tmp_path / "truncated" / "dvdrental.duckdb")
     meta = _meta("description", "TRUNCATED", "DESTINATION_RECORD_SIZE_LIMITATION")
-    _bronze(truncated, f"UPDATE bronze.raw_dvd_film SET _airbyte_meta = '{meta}' WHERE film_id IN (1, 2)")
+    _bronze(
+        truncated,
+        stored_per_row("bronze.raw_dvd_film"),
+        f"UPDATE bronze.raw_dvd_film SET _airbyte_meta = '{meta}' WHERE film_id IN (1, 2)",
+    )
     done = _airbyte_daily(truncated, fake, tmp_path / "logs")
     assert done.returncode == 0, done.stderr
     assert "2 rows with values Airbyte changed" in done.stdout + done.stderr

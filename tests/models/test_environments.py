@@ -22,6 +22,7 @@ from tests.support.warehouses import (
     copy_warehouse,
     query,
     sqlmesh_context,
+    stored_per_row,
     tomorrow,
 )
 
@@ -136,6 +137,7 @@ def test_stale_bronze_fails_the_freshness_audit_naming_table_and_age(built: Path
 
     warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
     with duckdb.connect(str(warehouse)) as con:  # the last extract of rental was three days ago
+        con.execute(stored_per_row("bronze.raw_dvd_rental"))
         con.execute("UPDATE bronze.raw_dvd_rental SET _airbyte_extracted_at = _airbyte_extracted_at - INTERVAL 72 HOUR")
     with sqlmesh_context(warehouse) as ctx, pytest.raises(TransformError) as failure:
         transform.run_prod(ctx=ctx, execution_time=tomorrow())
@@ -158,6 +160,7 @@ def test_freshness_boundary_is_26_hours(built: Path, tmp_path: Path, age: int, f
 
     warehouse = copy_warehouse(built, tmp_path / "dvdrental.duckdb")
     with duckdb.connect(str(warehouse)) as con:  # the audit compares with the real clock, not the run's time
+        con.execute(stored_per_row("bronze.raw_dvd_rental"))
         con.execute(f"UPDATE bronze.raw_dvd_rental SET _airbyte_extracted_at = now() - INTERVAL {age} MINUTE")
     with sqlmesh_context(warehouse) as ctx:
         if fresh:

@@ -84,6 +84,16 @@ def copy_warehouse(built: Path, target: Path) -> Path:
     return target
 
 
+def stored_per_row(table: str) -> str:
+    """The statement that stores a bronze table's load-constant metadata row by row, as Airbyte does.
+
+    The local loader keeps ``_airbyte_extracted_at``, ``_airbyte_meta`` and ``_airbyte_generation_id``
+    once per load, in the table's definition (virtual generated columns, ingest/bronze/direct.py), so
+    they cannot be updated; Airbyte's destination stores them per row. A test that writes what only
+    Airbyte can write (one row's meta, an older extract, a second copy of a row) runs this first."""
+    return f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}"
+
+
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Read the warehouse with a short-lived read-only connection."""
     with duckdb.connect(str(path), read_only=True) as con:
