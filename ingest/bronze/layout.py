@@ -47,7 +47,8 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
-# Airbyte's metadata columns, in the order the destination creates them.
+# Airbyte's metadata columns, in the order the destination creates them. Locally, the three that hold one
+# value per load are virtual generated columns (ingest/bronze/direct.py, _column_definitions): same type, read alike.
 META_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, Databricks type, DuckDB type
     # _airbyte_raw_id is a random UUID; Databricks keeps its text (STRING), the local warehouse
