@@ -1,33 +1,33 @@
-"""The Superset/Preset asset bundle: ``dashboards/bundle/`` plus the database it points at.
+"""The Superset/Preset asset bundle: ``dashboards/bundle/``, rendered for where it goes.
 
-The repository holds the dataset, charts and dashboard as Superset's import format (v1 YAML).
-Two things depend on where the bundle goes, so they are filled in when it is built:
+The repository holds the database, dataset, charts and dashboard in Superset's import format
+(v1 YAML) as a directory Preset's own CLI syncs: ``preset-cli superset sync native
+dashboards/bundle --load-env`` renders each file as Jinja with the environment as ``env``.
+Two files depend on the target: ``databases/dvdrental_warehouse.yaml`` (Databricks from the
+``DATABRICKS_*`` settings, or the local DuckDB file from ``DVD_DASHBOARD_DATABASE_URI``) and the
+dataset's catalog. This module renders the same files the same way for a :class:`Target`
+whose ``env`` holds only those names, never the process environment: the zip
+``dvdrental superset export-bundle`` writes for Preset's importer holds Superset's password mask
+where the token goes (the importer asks for it), and ``dvdrental superset serve`` imports the
+local one. Each chart's ``query_context`` is committed beside its params
+(tests/app/superset/test_bundle.py keeps it equal to :mod:`dvdrental.superset.query_context`).
 
-- ``databases/dvdrental_warehouse.yaml``: the local DuckDB file (opened read-only: Superset
-  must never hold the one-writer lock `dvdrental daily` needs) or Databricks (host, HTTP path
-  and catalog from the ``DATABRICKS_*`` settings the gateway uses; the token is Superset's
-  password mask, so the zip holds no secret and the importer asks for it);
-- each chart's ``query_context``, which Superset's frontend writes when a chart is saved and
-  ``/api/v1/chart/{id}/data`` runs (:mod:`dvdrental.superset.query_context` builds it from the
-  chart's params the way the frontend does).
-
-The result is a zip with one root folder, as Superset's own export writes it, which
+The zip has one root folder, as Superset's own export writes it, which
 ``superset import-dashboards``, ``/api/v1/dashboard/import/`` and Preset's importer read.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
+import typing as t
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
+import jinja2
 import yaml
 
-from dvdrental.superset.query_context import query_context
 from foundation import settings
 from foundation.errors import ConfigError
 from foundation.paths import PROJECT_ROOT
@@ -43,28 +43,23 @@ DASHBOARD_SLUG = "dvd-rentals"
 # What Superset writes instead of a password in an export, and what makes its importer ask
 # for one (superset/constants.py PASSWORD_MASK; ImportV1DatabaseSchema.validate_password).
 PASSWORD_MASK = "X" * 10
-GOLD_SCHEMA = "gold"
+# Set: the bundle reads this DuckDB (or any SQLAlchemy) URI instead of Databricks.
+LOCAL_URI = "DVD_DASHBOARD_DATABASE_URI"
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the dataset lives: the database definition and the dataset's catalog."""
+    """Where the dataset lives: the names the bundle's Jinja reads as ``env``."""
 
     name: str
-    sqlalchemy_uri: str
-    catalog: str | None = None
-    engine_params: dict = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def local_target(warehouse: Path) -> Target:
     """The local DuckDB warehouse, read-only (the pipeline keeps its write lock)."""
     # Superset opens a new engine per query without pooling (Database.get_sqla_engine's
     # nullpool=True), so no connection outlives a chart; read_only makes each one a reader.
-    return Target(
-        name="local",
-        sqlalchemy_uri=f"duckdb:///{Path(warehouse).resolve()}",
-        engine_params={"connect_args": {"read_only": True}},
-    )
+    return Target(name="local", env={LOCAL_URI: f"duckdb:///{Path(warehouse).resolve()}"})
 
 
 def databricks_target() -> Target:
@@ -77,56 +72,32 @@ def databricks_target() -> Target:
             f"dashboard reads; the same settings as the databricks gateway, docs/databricks.md): set them in the "
             f"environment or in .env."
         )
-    host, http_path, catalog = (settings.optional(name) for name in names)
-    if host and ("/" in host or ":" in host):
+    env = {name: str(settings.optional(name)) for name in names}
+    host = env["DATABRICKS_SERVER_HOSTNAME"]
+    if "/" in host or ":" in host:
         raise ConfigError(f"DATABRICKS_SERVER_HOSTNAME={host}: give the host name only, without scheme or port.")
-    query = urlencode({"http_path": http_path, "catalog": catalog, "schema": GOLD_SCHEMA}, quote_via=quote)
-    return Target(
-        name="databricks",
-        sqlalchemy_uri=f"databricks://token:{PASSWORD_MASK}@{host}:443?{query}",
-        catalog=catalog,
-    )
+    return Target(name="databricks", env={**env, "DATABRICKS_TOKEN": PASSWORD_MASK})
 
 
-def database_config(target: Target) -> dict:
-    """``databases/dvdrental_warehouse.yaml`` for ``target`` (ImportV1DatabaseSchema's fields)."""
-    return {
-        "database_name": DATABASE_NAME,
-        "sqlalchemy_uri": target.sqlalchemy_uri,
-        "cache_timeout": None,
-        "expose_in_sqllab": True,
-        "allow_run_async": False,
-        "allow_ctas": False,
-        "allow_cvas": False,
-        "allow_dml": False,
-        "allow_file_upload": False,
-        "extra": {
-            "engine_params": target.engine_params,
-            "metadata_params": {},
-            "metadata_cache_timeout": {},
-            "schemas_allowed_for_file_upload": [],
-        },
-        "uuid": DATABASE_UUID,
-        "version": "1.0.0",
-    }
+def _refuse(message: str) -> t.NoReturn:
+    """The bundle's ``raise(...)``, as preset-cli provides it: here one line naming the setting."""
+    raise ConfigError(message)
+
+
+def render(path: Path, env: dict[str, str]) -> dict:
+    """One bundle file rendered as ``preset-cli superset sync native`` renders it, with ``env``."""
+    text = jinja2.Template(path.read_text(), undefined=jinja2.StrictUndefined).render(env=env, **{"raise": _refuse})
+    return yaml.safe_load(text)
 
 
 def bundle_files(target: Target) -> dict[str, dict]:
     """Every file of the bundle (path inside the bundle -> its YAML content) for ``target``."""
     files: dict[str, dict] = {}
     for path in sorted(BUNDLE_DIR.rglob("*.yaml")):
-        files[path.relative_to(BUNDLE_DIR).as_posix()] = yaml.safe_load(path.read_text())
-    files[DATABASE_FILE] = database_config(target)
-    datasets = [name for name in files if name.startswith("datasets/")]
-    for name in datasets:
-        dataset = files.pop(name)
-        dataset["catalog"] = target.catalog
-        dataset["database_uuid"] = DATABASE_UUID
-        # Superset's export keeps datasets under a folder named after their database.
-        files[f"datasets/dvdrental_warehouse/{Path(name).name}"] = dataset
-    for name, chart in files.items():
-        if name.startswith("charts/"):
-            chart["query_context"] = json.dumps(query_context(chart["params"]))
+        name = path.relative_to(BUNDLE_DIR).as_posix()
+        if name.startswith("datasets/"):  # Superset's export keeps datasets under their database's folder
+            name = f"datasets/dvdrental_warehouse/{path.name}"
+        files[name] = render(path, target.env)
     return files
 
 

@@ -108,5 +108,22 @@ def test_the_daily_workflow_runs_the_documented_command() -> None:
     assert "dvdrental daily --gateway databricks" in workflow and "DVD_INGEST_VIA: airbyte" in workflow
 
 
+def test_the_dashboard_step_runs_what_the_publish_workflow_runs() -> None:
+    """Step 6's preset-cli command is the workflow's, flag for flag (the local Superset test runs the same flags)."""
+    from tests.app.superset.test_bundle import SYNC_FLAGS  # what the local Superset test runs
+
+    def sync(text: str) -> list[str]:
+        found = re.findall(
+            r"(\S*/preset-cli --workspaces\S* superset sync native .*?--disallow-edits)", " ".join(text.split())
+        )
+        assert len(found) == 1, found
+        return found[0].split()
+
+    page, workflow = sync(TEXT), sync((PROJECT_ROOT / ".github" / "workflows" / "dashboard.yml").read_text())
+    assert page == workflow
+    assert page[page.index("native") + 1] == "dashboards/bundle"
+    assert set(SYNC_FLAGS) <= set(page)
+
+
 def test_readme_links_the_page() -> None:
     assert "(docs/setup.md)" in (PROJECT_ROOT / "README.md").read_text()

@@ -10,6 +10,9 @@ session's sample build, with the bundle imported through Superset's import API:
   table, and saves artifacts/screenshots/superset-dashboard.png;
 * ``dvdrental daily`` succeeds while the server is up and has served the dashboard (Superset
   opens the DuckDB file read-only, one connection per query), and the charts still answer;
+* Preset's own CLI (``superset-cli … sync native dashboards/bundle``, the flags the publish workflow
+  uses) syncs the bundle directory as committed: the same assets, answering the same, and a second
+  sync changes nothing;
 * the Databricks bundle holds no secret, is refused without a token, and imports (with a
   dummy token and an unresolvable host: nothing connects) as a Databricks database, the
   dataset in ``<catalog>.gold``; the local assets are imported back afterwards, so the tests
@@ -21,6 +24,7 @@ Bad input, without Superset: ``export-bundle`` without the Databricks settings n
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,10 +38,20 @@ import pytest
 
 from dvdrental.reports.answers import QUESTIONS, answers_from_duckdb
 from dvdrental.superset.api import SupersetClient
-from dvdrental.superset.bundle import DATABASE_FILE, PASSWORD_MASK, databricks_target, local_target, write_bundle
+from dvdrental.superset.bundle import (
+    BUNDLE_DIR,
+    DATABASE_FILE,
+    LOCAL_URI,
+    PASSWORD_MASK,
+    databricks_target,
+    local_target,
+    write_bundle,
+)
 from dvdrental.superset.errors import SupersetError
+from dvdrental.superset.install import ensure_preset_cli
 from dvdrental.superset.local import LocalSuperset, start_local
 from foundation.paths import PROJECT_ROOT
+from tests.app.superset.test_bundle import SYNC_FLAGS
 from tests.support.browser import open_browser, require_browser, screenshot
 from tests.support.required import missing
 from tests.support.warehouses import copy_warehouse, query, warehouse_env
@@ -251,6 +265,54 @@ def test_databricks_bundle_has_no_secret_and_imports(
     finally:  # the local assets back, as start_local imported them: the other tests may run after this one
         _remove_all_assets(client)
         client.import_dashboard(write_bundle(local_target(module_warehouse), tmp_path / "superset-local.zip"))
+
+
+def test_preset_cli_syncs_the_bundle_directory(
+    superset: LocalSuperset, client: SupersetClient, module_warehouse: Path, tmp_path: Path
+) -> None:
+    """The real ``superset-cli`` (preset-cli, pinned in preset-cli-requirements.txt, its own venv) syncs
+    dashboards/bundle/ as committed into the local Superset: one DuckDB database, the dataset, six charts
+    and the dashboard, managed externally, answering as ``dvdrental answers``; run twice, the second
+    sync changes nothing (the same ids, nothing doubled)."""
+    try:
+        cli = ensure_preset_cli()
+    except SupersetError as error:  # a bad pin or a missing wheel fails the suite, never skips it
+        pytest.fail(f"Preset's CLI could not be installed: {error}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    env.update({LOCAL_URI: f"duckdb:///{module_warehouse.resolve()}", "HOME": str(tmp_path)})
+    command = [str(cli), "--username", "admin", "--password", superset.prepared.home.admin_password()]
+    command += [superset.server.url, *SYNC_FLAGS[:2], str(BUNDLE_DIR), *SYNC_FLAGS[2:]]
+    _remove_all_assets(client)
+    try:
+        inventories = []
+        for _ in range(2):
+            started = time.monotonic()
+            result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            print(f"\nsuperset-cli sync native: {time.monotonic() - started:.1f} s")
+            inventories.append(_inventory(client))
+        assert inventories[0] == inventories[1], "the second sync must change nothing"
+        databases = client.get("/api/v1/database/")["result"]
+        assert [(d["backend"], d["database_name"]) for d in databases] == [("duckdb", "DVD rental warehouse")]
+        kinds = [kind for kind, _ in inventories[0]]
+        assert (kinds.count("dataset"), kinds.count("chart"), kinds.count("dashboard")) == (1, 6, 1)
+        dashboard = next(d for d in client.dashboards() if d["slug"] == "dvd-rentals")
+        assert client.get(f"/api/v1/dashboard/{dashboard['id']}")["result"]["is_managed_externally"] is True
+        assert len(client.get(f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]) == 6
+        _assert_charts_equal_answers(client, module_warehouse)
+    finally:  # the assets back as start_local imported them: the other tests may run after this one
+        _remove_all_assets(client)
+        client.import_dashboard(write_bundle(local_target(module_warehouse), tmp_path / "superset-local.zip"))
+
+
+def _inventory(client: SupersetClient) -> dict[tuple[str, str], int]:
+    """Every asset by (kind, uuid) -> id: equal after a rerun means updated in place, nothing added."""
+    found = {("chart", c["uuid"]): c["id"] for c in client.charts()}
+    found.update({("dashboard", d["uuid"]): d["id"] for d in client.dashboards()})
+    for kind in ("dataset", "database"):
+        query = json.dumps({"columns": ["id", "uuid"], "page_size": 100})
+        found.update({(kind, row["uuid"]): row["id"] for row in client.get(f"/api/v1/{kind}/", q=query)["result"]})
+    return found
 
 
 def _remove_all_assets(client: SupersetClient) -> None:
