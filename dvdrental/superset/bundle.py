@@ -101,13 +101,20 @@ def bundle_files(target: Target) -> dict[str, dict]:
     return files
 
 
-def write_bundle(target: Target, output: Path) -> Path:
-    """Write the bundle for ``target`` as a zip at ``output``; returns the path."""
+def write_bundle(target: Target, output: Path, assets: bool = False) -> Path:
+    """Write the bundle for ``target`` as a zip at ``output``; returns the path.
+
+    ``assets``: typed as an assets bundle (metadata ``type: assets``), the form
+    ``/api/v1/assets/import/`` reads and overwrites everything from; otherwise a dashboard export,
+    the form the UI's and Preset's dashboard importers read."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
+    files = bundle_files(target)
+    if assets:
+        files["metadata.yaml"] = {**files["metadata.yaml"], "type": "assets"}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in bundle_files(target).items():
+        for name, content in files.items():
             archive.writestr(f"{BUNDLE_ROOT}/{name}", yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
     output.write_bytes(buffer.getvalue())
     logger.info("Superset bundle for %s written: %s", target.name, output)

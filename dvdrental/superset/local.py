@@ -44,10 +44,15 @@ def start_local(warehouse: Path, home: Path = DEFAULT_HOME, port: int | None = N
     server = Server(prepared, port or free_port())
     try:
         server.wait_ready()
-        bundle = write_bundle(local_target(warehouse), prepared.home.path / "bundle-local.zip")
         with SupersetClient(server.url, ADMIN_USER, prepared.home.admin_password()) as client:
-            client.import_dashboard(bundle)
+            import_local_bundle(client, warehouse, prepared.home.path)
     except BaseException:
         server.stop()
         raise
     return LocalSuperset(prepared, server)
+
+
+def import_local_bundle(client: SupersetClient, warehouse: Path, workdir: Path) -> None:
+    """The bundle for ``warehouse`` into the Superset behind ``client``, every asset overwritten:
+    a home kept from an earlier ``serve`` gets the charts as committed now, not as first imported."""
+    client.import_assets(write_bundle(local_target(warehouse), Path(workdir) / "bundle-local.zip", assets=True))

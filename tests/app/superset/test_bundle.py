@@ -34,7 +34,7 @@ DATABRICKS = {
     "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/dummy123",
     "DATABRICKS_CATALOG": "dvd_catalog",
 }
-DATASET = "datasets/dvdrental_warehouse/report_rentals.yaml"
+DATASET = "datasets/dvdrental_warehouse/report_rentals_ranked.yaml"
 # How the bundle is synced, here (test_superset.py, into the local Superset), in docs/setup.md step 6 and in
 # .github/workflows/dashboard.yml (into Preset): the same flags everywhere.
 SYNC_FLAGS = ("sync", "native", "--overwrite", "--load-env", "--disallow-edits")
@@ -57,7 +57,7 @@ def test_local_target_reads_the_duckdb_file_read_only(tmp_path: Path) -> None:
     assert database["uuid"] == DATABASE_UUID
     assert (files[DATASET]["catalog"], files[DATASET]["schema"]) == (None, "gold")
     assert files[DATASET]["database_uuid"] == DATABASE_UUID
-    assert len([name for name in files if name.startswith("charts/")]) == 6
+    assert len([name for name in files if name.startswith("charts/")]) == 7
 
 
 def test_databricks_target_masks_the_token_whatever_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
