@@ -58,37 +58,31 @@ class SupersetClient:
 
     def import_dashboard(self, bundle: Path, passwords: dict[str, str] | None = None, overwrite: bool = True) -> None:
         """Import a bundle zip as the UI (and Preset) do; ``passwords`` maps database files to secrets."""
-        csrf = self.get("/api/v1/security/csrf_token/")["result"]
         form = {"overwrite": "true" if overwrite else "false"}
         if passwords:
             form["passwords"] = json.dumps(passwords)
-        with open(bundle, "rb") as handle:
-            response = self._http.post(
-                "/api/v1/dashboard/import/",
-                data=form,
-                files={"formData": (Path(bundle).name, handle, "application/zip")},
-                headers={"X-CSRFToken": csrf},
-            )
-        if response.status_code != 200:
-            raise SupersetError(
-                f"Superset refused the bundle {bundle.name} (HTTP {response.status_code}): {response.text[:500]}"
-            )
+        self._import("/api/v1/dashboard/import/", "formData", bundle, form)
 
     def import_assets(self, bundle: Path) -> None:
         """Import a bundle written with ``assets=True`` through ``/api/v1/assets/import/``, which
         overwrites the database, dataset, charts and dashboard in place (ImportAssetsCommand). The
         dashboard importer keeps charts and datasets that exist (import_chart(config, overwrite=False)
         in ImportDashboardsCommand): a changed chart would never reach a Superset that had the old one."""
+        self._import("/api/v1/assets/import/", "bundle", bundle, {})
+
+    def _import(self, path: str, field: str, bundle: Path, form: dict[str, str]) -> None:
         csrf = self.get("/api/v1/security/csrf_token/")["result"]
         with open(bundle, "rb") as handle:
             response = self._http.post(
-                "/api/v1/assets/import/",
-                files={"bundle": (Path(bundle).name, handle, "application/zip")},
+                path,
+                data=form,
+                files={field: (Path(bundle).name, handle, "application/zip")},
                 headers={"X-CSRFToken": csrf},
             )
         if response.status_code != 200:
             raise SupersetError(
-                f"Superset refused the assets {bundle.name} (HTTP {response.status_code}): {response.text[:500]}"
+                f"Superset refused the bundle {Path(bundle).name} at {path} (HTTP {response.status_code}): "
+                f"{response.text[:500]}"
             )
 
     def charts(self) -> list[dict]:

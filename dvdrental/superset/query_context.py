@@ -96,13 +96,14 @@ def _timeseries_query(params: dict[str, t.Any]) -> dict[str, t.Any]:
         column["timeGrain"] = grain
     metrics = list(params["metrics"])
     sort_metric = params.get("timeseries_limit_metric")
-    extra = [sort_metric] if sort_metric and label(sort_metric) == params.get("x_axis_sort") else []
-    order_desc = params.get("order_desc", True)
+    sort_label = label(sort_metric) if sort_metric else None
+    if sort_label and sort_label == params.get("x_axis_sort") and sort_label not in map(label, metrics):
+        metrics.append(sort_metric)  # a sort-only metric: queried, not drawn (getExtraMetrics)
     query = _base_query(params)
     query.update(
         columns=[column],
-        metrics=metrics + [m for m in extra if label(m) not in map(label, metrics)],
-        orderby=[[sort_metric or metrics[0], not order_desc]],
+        metrics=metrics,
+        orderby=[[sort_metric or metrics[0], not query["order_desc"]]],
         series_columns=[],
         group_others_when_limit_reached=False,
         time_offsets=[],
@@ -135,16 +136,7 @@ def _resample(params: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         return []
     if method not in RESAMPLE_METHODS:
         raise ValueError(f"resample_method {method} is not built as code (only {', '.join(RESAMPLE_METHODS)})")
-    return [
-        {
-            "operation": "resample",
-            "options": {
-                "method": RESAMPLE_METHODS[method]["method"],
-                "rule": rule,
-                "fill_value": RESAMPLE_METHODS[method]["fill_value"],
-            },
-        }
-    ]
+    return [{"operation": "resample", "options": {**RESAMPLE_METHODS[method], "rule": rule}}]
 
 
 def _sort(params: dict[str, t.Any], x_label: str, metrics: list) -> list[dict[str, t.Any]]:

@@ -491,13 +491,10 @@ def test_dashboard_dataset_equals_duckdb(connector_run: ConnectorRun) -> None:
         f"{map_name} AS country_map_name, {weekday['sqlExpression']} AS day "
         f"FROM ({dataset['sql']}) AS virtual_table ORDER BY rental_id"
     )
-    remote = connector_run.query(sql.replace("gold.report_rentals", connector_run.table("gold.report_rentals")))
+    report = connector_run.table("gold.report_rentals")
+    remote = connector_run.query(sql.replace("gold.report_rentals", report))
     duck = [tuple(row) for row in connector_run.local.engine_adapter.fetchall(sql)]
-    assert (
-        len(remote)
-        == len(duck)
-        == connector_run.query(f"SELECT COUNT(*) FROM {connector_run.table('gold.report_rentals')}")[0][0]
-    )
+    assert len(remote) == len(duck) == connector_run.query(f"SELECT COUNT(*) FROM {report}")[0][0]
     assert remote == duck
     assert sorted({row[1] for row in duck})[:10] == list(range(1, 11))  # the films ranked 1..n, no gaps
 
